@@ -1,0 +1,3 @@
+from unrelease.cli import main
+
+main()

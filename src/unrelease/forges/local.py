@@ -1,0 +1,195 @@
+"""A forge on a plain git repository: annotated git tags; issues, labels and release notes as
+files under ``.unrelease/`` in the work tree. Lets unrelease run (and drill) without GitHub."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from unrelease.errors import BadInput, ServiceError
+from unrelease.forges.base import LabelSpec
+from unrelease.model import IssueInfo, ReleaseNote, TagInfo
+
+STATE_DIR = ".unrelease"
+
+
+class LocalForge:
+    kind = "local"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        if not self.path.is_dir():
+            raise BadInput(f"not a directory: {path}")
+        self._identity: dict[str, str] = {}
+        top = self._git("rev-parse", "--show-toplevel", check=False)
+        if top.returncode != 0:
+            raise BadInput(f"not a git repository: {path}")
+        self.path = Path(top.stdout.strip())
+        self.state = self.path / STATE_DIR
+        # A tagger identity only when git has none, so `git tag -a` never stops to ask.
+        if self._git("config", "user.email", check=False).returncode != 0:
+            self._identity = {
+                "GIT_COMMITTER_NAME": "unrelease",
+                "GIT_COMMITTER_EMAIL": "unrelease@localhost",
+            }
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _git(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self._identity}
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise ServiceError(f"git {args[0]} failed: {last}")
+        return proc
+
+    def _load(self, kind: str) -> list[dict[str, Any]]:
+        folder = self.state / kind
+        if not folder.is_dir():
+            return []
+        items = [json.loads(p.read_text("utf-8")) for p in folder.glob("*.json")]
+        return sorted(items, key=lambda d: int(d.get("number", d.get("id", 0))))
+
+    def _save(self, kind: str, key: int, data: dict[str, Any], text: str | None = None) -> Path:
+        folder = self.state / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{key}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), "utf-8")
+        tmp.replace(path)  # atomic: a crash leaves the old file or the new one
+        if text is not None:
+            (folder / f"{key}.md").write_text(text, "utf-8")
+        return path
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    # --- tags --------------------------------------------------------------------------------
+    def resolve_tag(self, name: str) -> TagInfo | None:
+        ref = f"refs/tags/{name}"
+        sha = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        if sha.returncode != 0:
+            return None
+        kind = self._git("cat-file", "-t", ref).stdout.strip()
+        message = None
+        if kind == "tag":
+            message = self._git("tag", "-l", "--format=%(contents)", name).stdout
+        return TagInfo(name=name, sha=sha.stdout.strip(), annotated=kind == "tag", message=message)
+
+    def resolve_tags(self, names: list[str]) -> dict[str, TagInfo | None]:
+        return {n: self.resolve_tag(n) for n in names}
+
+    def create_tag(self, name: str, sha: str, message: str) -> TagInfo:
+        self._git("tag", "-a", name, sha, "-F", "-", stdin=message)
+        info = self.resolve_tag(name)
+        assert info is not None
+        return info
+
+    def tag_url(self, name: str) -> str:
+        return f"{self.path.as_uri()}#refs/tags/{name}"
+
+    # --- labels ------------------------------------------------------------------------------
+    def _labels(self) -> dict[str, dict[str, str]]:
+        path = self.state / "labels.json"
+        return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+    def missing_labels(self, names: list[str]) -> list[str]:
+        have = {k.lower() for k in self._labels()}
+        return [n for n in names if n.lower() not in have]
+
+    def create_label(self, label: LabelSpec) -> None:
+        labels = self._labels()
+        labels[label.name] = {"color": label.color, "description": label.description}
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "labels.json").write_text(json.dumps(labels, indent=2, sort_keys=True))
+
+    # --- issues ------------------------------------------------------------------------------
+    def _issue(self, d: dict[str, Any]) -> IssueInfo:
+        return IssueInfo(
+            number=int(d["number"]),
+            url=(self.state / "issues" / f"{d['number']}.md").as_uri(),
+            body=str(d["body"]),
+            state=str(d["state"]),
+            labels=tuple(d["labels"]),
+        )
+
+    def find_issues(self, label: str) -> list[IssueInfo]:
+        return [
+            self._issue(d)
+            for d in self._load("issues")
+            if d["state"] == "open" and label.lower() in (x.lower() for x in d["labels"])
+        ]
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
+        number = max((int(d["number"]) for d in self._load("issues")), default=0) + 1
+        data = {"number": number, "title": title, "body": body, "labels": labels, "state": "open"}
+        self._save("issues", number, data, f"# {title}\n\n{body}")
+        return self._issue(data)
+
+    def update_issue(self, number: int, body: str) -> IssueInfo:
+        data = next((d for d in self._load("issues") if int(d["number"]) == number), None)
+        if data is None:
+            raise ServiceError(f"issue {number} not found in {self.state}")
+        data["body"] = body
+        self._save("issues", number, data, f"# {data['title']}\n\n{body}")
+        return self._issue(data)
+
+    # --- releases ----------------------------------------------------------------------------
+    def _note(self, d: dict[str, Any]) -> ReleaseNote:
+        return ReleaseNote(
+            id=int(d["id"]),
+            tag=str(d["tag"]),
+            title=str(d["title"]),
+            url=(self.state / "releases" / f"{d['id']}.md").as_uri(),
+            body=str(d["body"]),
+            draft=bool(d["draft"]),
+            prerelease=bool(d["prerelease"]),
+        )
+
+    def list_releases(self) -> list[ReleaseNote]:
+        return [self._note(d) for d in self._load("releases")]
+
+    def latest_release(self) -> ReleaseNote | None:
+        latest = [d for d in self._load("releases") if d.get("latest")]
+        return self._note(latest[-1]) if latest else None
+
+    def create_release(
+        self, tag: str, title: str, body: str, *, draft: bool, prerelease: bool, target: str | None
+    ) -> ReleaseNote:
+        rid = max((int(d["id"]) for d in self._load("releases")), default=0) + 1
+        data = {
+            "id": rid,
+            "tag": tag,
+            "title": title,
+            "body": body,
+            "draft": draft,
+            "prerelease": prerelease,
+            "target": target,
+            "latest": False,
+        }
+        self._save("releases", rid, data, f"# {title}\n\n{body}")
+        return self._note(data)
+
+    def update_release(
+        self, note: ReleaseNote, *, title: str, body: str, draft: bool, prerelease: bool
+    ) -> ReleaseNote:
+        data = next(d for d in self._load("releases") if int(d["id"]) == int(note.id))
+        data.update(title=title, body=body, draft=draft, prerelease=prerelease)
+        self._save("releases", int(note.id), data, f"# {title}\n\n{body}")
+        return self._note(data)
+
+    def make_latest(self, note: ReleaseNote) -> None:
+        for d in self._load("releases"):
+            d["latest"] = int(d["id"]) == int(note.id)
+            self._save("releases", int(d["id"]), d)

@@ -1,0 +1,45 @@
+"""Secrets known to this process, and the redaction every output goes through."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "PYPI_PASSWORD",
+    "PYPI_TOTP_SECRET",
+    "PYPI_REMEMBER_DEVICE",
+    "UNRELEASE_INDEX_PASSWORD",
+)
+_extra: set[str] = set()
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def register(value: str | None) -> None:
+    """Treat VALUE as a secret from now on (short values are ignored: they'd mask everything)."""
+    if value and len(value) >= 4:
+        _extra.add(value)
+
+
+def known() -> list[str]:
+    values = {os.environ.get(name, "") for name in SECRET_ENV} | _extra
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """TEXT with every known secret replaced by ``***`` and URL credentials removed."""
+    for value in known():
+        text = text.replace(value, "***")
+    return _USERINFO.sub(r"\g<scheme>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in every record it lets through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
