@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from unrelease import verify
-from unrelease.errors import BadInput, NotFound, Refused, UnreleaseError
+from unrelease.errors import AuthError, BadInput, NotFound, Refused, UnreleaseError
 from unrelease.forges.base import Forge, LabelSpec
 from unrelease.indexes.base import Index
 from unrelease.model import (
@@ -481,9 +481,10 @@ class Engine:
             out.record.tag_sha = out.tag.sha if out.tag else out.record.tag_sha
 
         # 1. labels, then the issue carrying the record: the write-ahead log of this rollback.
-        self._guard(steps["labels"], lambda: self._labels(plan))
+        # A token that may not write is refused here, before the index is touched.
+        self._guard(steps["labels"], lambda: self._labels(plan), fatal=(AuthError,))
         sync_record()
-        self._guard(steps["issue"], lambda: self._open_issue(plan, out))
+        self._guard(steps["issue"], lambda: self._open_issue(plan, out), fatal=(AuthError,))
         sync_record()
         if out.issue is None:
             # No record could be written: touching the index now would leave no trail.
@@ -517,12 +518,19 @@ class Engine:
         return out
 
     @staticmethod
-    def _guard(step: Step, work: Callable[[], str | None]) -> None:
-        """Run WORK for a planned step; record its outcome. Errors fail the step, not the run."""
+    def _guard(
+        step: Step,
+        work: Callable[[], str | None],
+        fatal: tuple[type[UnreleaseError], ...] = (),
+    ) -> None:
+        """Run WORK for a planned step; record its outcome. Errors fail the step, not the run,
+        except the FATAL ones, which stop the run (raised before anything was changed)."""
         if step.status is not Status.PLANNED:
             return
         try:
             detail = work()
+        except fatal:
+            raise
         except UnreleaseError as exc:
             step.status = Status.FAILED
             step.detail = str(exc)

@@ -1,0 +1,371 @@
+"""The Forge on GitHub (github.com or GitHub Enterprise), through PyGithub.
+
+PyGithub is imported here and nowhere else: it is heavy, and the CLI imports this module only
+when a GitHub forge is needed. The client is lazy, so building a ``GitHubForge`` sends nothing;
+each method sends as few requests as it can (a whole rollback stays within about ten).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from github import Auth, Github
+from github.GithubException import (
+    BadCredentialsException,
+    GithubException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.GithubRetry import GithubRetry
+from github.Issue import Issue
+from github.PaginatedList import PaginatedList
+
+from unrelease.errors import AuthError, BadInput, NotFound, ServiceError, UnreleaseError
+from unrelease.forges.base import LabelSpec
+from unrelease.http import USER_AGENT
+from unrelease.model import IssueInfo, ReleaseNote, TagInfo
+
+PUBLIC_API = "https://api.github.com"
+_MAX_TAG_DEPTH = 5  # a tag of a tag of ... a commit; git allows it, nobody needs more
+
+# The permission each kind of call needs (GitHub Actions `permissions:` names).
+CONTENTS_READ = "contents: read"
+CONTENTS_WRITE = "contents: write"
+ISSUES_READ = "issues: read"
+ISSUES_WRITE = "issues: write"
+
+
+def html_base(api_url: str) -> str:
+    """The web root that belongs to an API root: api.github.com → github.com,
+    ``https://HOST/api/v3`` (GitHub Enterprise) → ``https://HOST``."""
+    parts = urllib.parse.urlsplit(api_url.rstrip("/"))
+    if parts.hostname == "api.github.com":
+        return "https://github.com"
+    netloc = parts.netloc
+    if netloc.startswith("api."):
+        netloc = netloc.removeprefix("api.")
+    path = parts.path.removesuffix("/api/v3").removesuffix("/api")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def _keep_pr_marker(attributes: dict[str, Any]) -> dict[str, Any]:
+    # GitHub lists pull requests among issues, marked by a `pull_request` key. Reading
+    # `Issue.pull_request` when the key is absent would make PyGithub fetch the issue again to
+    # "complete" it: one request per issue. Setting the key to None keeps the listing to one
+    # request per page.
+    if "pull_request" not in attributes:
+        return {**attributes, "pull_request": None}
+    return attributes
+
+
+class GitHubForge:
+    """Tags, labels, issues and releases of one GitHub repository."""
+
+    kind = "github"
+
+    def __init__(self, repo: str, token: str, base_url: str = PUBLIC_API) -> None:
+        owner, sep, name = repo.partition("/")
+        if not sep or not owner or not name or "/" in name:
+            raise BadInput(f"--repo must look like OWNER/NAME, not {repo!r}")
+        if not token:
+            raise AuthError(
+                "no GitHub token", hint="set GITHUB_TOKEN (or GH_TOKEN) in the environment"
+            )
+        self.repo = repo
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        public = self.base_url == PUBLIC_API
+        self._gh = Github(
+            auth=Auth.Token(token),
+            base_url=self.base_url,
+            user_agent=USER_AGENT,
+            retry=GithubRetry() if public else None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            per_page=100,
+            lazy=True,
+        )
+        self._repo = self._gh.get_repo(repo)
+        self._html = html_base(self.base_url)
+
+    def close(self) -> None:
+        self._gh.close()
+
+    def describe(self) -> str:
+        return f"github:{self.repo}"
+
+    # ------------------------------------------------------------------ errors
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    @staticmethod
+    def _github_message(exc: GithubException) -> str:
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = str(data.get("message") or exc.message or "no message")
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            details = []
+            for err in errors:
+                if isinstance(err, dict):
+                    details.append(
+                        str(err.get("message") or f"{err.get('field')} {err.get('code')}")
+                    )
+                else:
+                    details.append(str(err))
+            message = f"{message}: {'; '.join(details)}"
+        return message
+
+    def _translate(self, exc: GithubException, what: str, need: str) -> UnreleaseError:
+        status = exc.status
+        message = self._scrub(self._github_message(exc))
+        if isinstance(exc, BadCredentialsException) or status == 401:
+            return AuthError(
+                f"GitHub rejected the token while trying to {what} ({status} {message})",
+                hint="the token is wrong, expired or revoked; check GITHUB_TOKEN",
+            )
+        if isinstance(exc, RateLimitExceededException):
+            return ServiceError(
+                f"GitHub rate limit reached while trying to {what}: {message}",
+                hint="wait for the limit to reset, then rerun",
+            )
+        if status == 403:
+            perm = _accepted_permission(exc.headers) or need
+            return AuthError(
+                f"cannot {what} on {self.repo}: the token lacks {perm} ({message})",
+                hint=f"grant `{perm}` to the workflow job, or use a token that has it",
+            )
+        if status == 404:
+            return NotFound(
+                f"cannot {what}: GitHub answered 404 for {self.repo}",
+                hint="check the repository name and that the token can see it",
+            )
+        return ServiceError(f"GitHub answered {status} while trying to {what}: {message}")
+
+    @contextmanager
+    def _call(self, what: str, need: str) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            raise self._translate(exc, what, need) from exc
+        except requests.RequestException as exc:
+            raise ServiceError(
+                f"cannot reach GitHub at {self.base_url} to {what}: {type(exc).__name__}"
+            ) from exc
+
+    # ------------------------------------------------------------------ tags
+    def _peel(self, name: str, sha: str, kind: str) -> TagInfo:
+        """Follow an annotated tag object to its commit (one request per tag object)."""
+        if kind != "tag":
+            return TagInfo(name=name, sha=sha, annotated=False)
+        message: str | None = None
+        for _ in range(_MAX_TAG_DEPTH):
+            tag = self._repo.get_git_tag(sha)
+            if message is None:
+                message = (tag.message or "").rstrip("\n")
+            sha, kind = tag.object.sha, tag.object.type
+            if kind != "tag":
+                return TagInfo(name=name, sha=sha, annotated=True, message=message)
+        raise ServiceError(f"tag {name} nests more than {_MAX_TAG_DEPTH} tag objects")
+
+    def resolve_tag(self, name: str) -> TagInfo | None:
+        with self._call(f"read tag {name}", CONTENTS_READ):
+            try:
+                obj = self._repo.get_git_ref(f"tags/{name}").object
+            except UnknownObjectException:
+                return None
+            return self._peel(name, obj.sha, obj.type)
+
+    def resolve_tags(self, names: list[str]) -> dict[str, TagInfo | None]:
+        unique = list(dict.fromkeys(names))
+        prefix = _common_prefix(unique)
+        if len(unique) < 2 or not prefix:
+            return {name: self.resolve_tag(name) for name in unique}
+        # One listing answers every name that shares the prefix: the rollback tag
+        # `{to_tag}-rollback-{date}` starts with the target tag.
+        found: dict[str, tuple[str, str]] = {}
+        with self._call(f"list tags starting with {prefix}", CONTENTS_READ):
+            for ref in self._repo.get_git_matching_refs(f"tags/{prefix}"):
+                tag_name = ref.ref.removeprefix("refs/tags/")
+                if tag_name in unique:
+                    found[tag_name] = (ref.object.sha, ref.object.type)
+            out: dict[str, TagInfo | None] = {}
+            for name in unique:
+                hit = found.get(name)
+                out[name] = None if hit is None else self._peel(name, *hit)
+        return out
+
+    def create_tag(self, name: str, sha: str, message: str) -> TagInfo:
+        with self._call(f"create tag {name}", CONTENTS_WRITE):
+            tag = self._repo.create_git_tag(name, message, sha, "commit")
+            self._repo.create_git_ref(f"refs/tags/{name}", tag.sha)
+        return TagInfo(name=name, sha=sha, annotated=True, message=message)
+
+    def tag_url(self, name: str) -> str:
+        return f"{self._html}/{self.repo}/releases/tag/{urllib.parse.quote(name)}"
+
+    # ------------------------------------------------------------------ labels
+    def missing_labels(self, names: list[str]) -> list[str]:
+        with self._call("list labels", ISSUES_READ):
+            existing = {label.name.casefold() for label in self._repo.get_labels()}
+        return [name for name in dict.fromkeys(names) if name.casefold() not in existing]
+
+    def create_label(self, label: LabelSpec) -> None:
+        with self._call(f"create label {label.name}", ISSUES_WRITE):
+            try:
+                self._repo.create_label(label.name, label.color, label.description)
+            except GithubException as exc:
+                if not _already_exists(exc):
+                    raise
+                # Someone (a concurrent run) created it first: the label is there, as wanted.
+
+    # ------------------------------------------------------------------ issues
+    @staticmethod
+    def _issue_info(issue: Issue) -> IssueInfo:
+        return IssueInfo(
+            number=issue.number,
+            url=issue.html_url,
+            body=issue.body or "",
+            state=issue.state,
+            labels=tuple(label.name for label in issue.labels),
+        )
+
+    def find_issues(self, label: str) -> list[IssueInfo]:
+        with self._call(f"list issues labelled {label}", ISSUES_READ):
+            listing = PaginatedList(
+                Issue,
+                self._repo.requester,
+                f"{self._repo.url}/issues",
+                {"state": "open", "labels": label},
+                attributesTransformer=_keep_pr_marker,
+            )
+            return [self._issue_info(i) for i in listing if i.pull_request is None]
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
+        with self._call("create the incident issue", ISSUES_WRITE):
+            issue = self._repo.create_issue(title, body, labels=list(labels))
+            return self._issue_info(issue)
+
+    def update_issue(self, number: int, body: str) -> IssueInfo:
+        with self._call(f"update issue #{number}", ISSUES_WRITE):
+            issue = self._repo.get_issue(number)
+            issue.edit(body=body)
+            return self._issue_info(issue)
+
+    # ------------------------------------------------------------------ releases
+    @staticmethod
+    def _note(release: Any) -> ReleaseNote:
+        return ReleaseNote(
+            id=release.id,
+            tag=release.tag_name,
+            title=release.name or "",
+            url=release.html_url,
+            body=release.body or "",
+            draft=bool(release.draft),
+            prerelease=bool(release.prerelease),
+        )
+
+    def list_releases(self) -> list[ReleaseNote]:
+        with self._call("list releases", CONTENTS_WRITE):  # drafts are shown to writers only
+            return [self._note(r) for r in self._repo.get_releases()]
+
+    def latest_release(self) -> ReleaseNote | None:
+        with self._call("read the latest release", CONTENTS_READ):
+            try:
+                release = self._repo.get_latest_release()
+                return self._note(release)  # lazy: reading a field sends the request
+            except UnknownObjectException:
+                return None
+
+    def create_release(
+        self, tag: str, title: str, body: str, *, draft: bool, prerelease: bool, target: str | None
+    ) -> ReleaseNote:
+        with self._call(f"create a release for {tag}", CONTENTS_WRITE):
+            if target:
+                release = self._repo.create_git_release(
+                    tag,
+                    title,
+                    body,
+                    draft=draft,
+                    prerelease=prerelease,
+                    make_latest="false",
+                    target_commitish=target,
+                )
+            else:
+                release = self._repo.create_git_release(
+                    tag, title, body, draft=draft, prerelease=prerelease, make_latest="false"
+                )
+            return self._note(release)
+
+    def update_release(
+        self, note: ReleaseNote, *, title: str, body: str, draft: bool, prerelease: bool
+    ) -> ReleaseNote:
+        with self._call(f"update the release for {note.tag}", CONTENTS_WRITE):
+            release = self._repo.get_release(_release_id(note))
+            if note.draft and not draft:
+                # Publishing a draft makes it Latest by default: never here.
+                updated = release.update_release(
+                    title,
+                    body,
+                    draft=draft,
+                    prerelease=prerelease,
+                    tag_name=note.tag,
+                    make_latest="false",
+                )
+            else:
+                updated = release.update_release(
+                    title, body, draft=draft, prerelease=prerelease, tag_name=note.tag
+                )
+            return self._note(updated)
+
+    def make_latest(self, note: ReleaseNote) -> None:
+        with self._call(f"mark {note.tag} as the latest release", CONTENTS_WRITE):
+            # Only make_latest is sent, so title, notes, draft and prerelease stay as they are.
+            self._repo.requester.requestJsonAndCheck(
+                "PATCH",
+                f"{self._repo.url}/releases/{_release_id(note)}",
+                input={"make_latest": "true"},
+            )
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The longest string every name starts with (character by character, not by path)."""
+    if not names:
+        return ""
+    lo, hi = min(names), max(names)
+    i = 0
+    while i < len(lo) and lo[i] == hi[i]:
+        i += 1
+    return lo[:i]
+
+
+def _release_id(note: ReleaseNote) -> int:
+    try:
+        return int(note.id)
+    except ValueError:
+        raise BadInput(f"not a GitHub release id: {note.id!r}") from None
+
+
+def _already_exists(exc: GithubException) -> bool:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors")
+    return (
+        exc.status == 422
+        and isinstance(errors, list)
+        and any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
+    )
+
+
+def _accepted_permission(headers: dict[str, Any] | None) -> str | None:
+    """GitHub names what a 403 wanted in ``X-Accepted-GitHub-Permissions: issues=write; ...``."""
+    if not headers:
+        return None
+    value = {k.lower(): v for k, v in headers.items()}.get("x-accepted-github-permissions")
+    if not isinstance(value, str) or "=" not in value:
+        return None
+    first = value.split(";")[0].split(",")[0].strip()
+    area, _, level = first.partition("=")
+    return f"{area.strip()}: {level.strip()}" if area.strip() and level.strip() else None
