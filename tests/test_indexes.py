@@ -282,6 +282,22 @@ def test_pypiserver_wrong_password(pypiserver_pkg: SeededPackage) -> None:
 
 
 @pytest.mark.integration
+def test_check_auth_changes_nothing(
+    pypiserver_server: PypiserverServer, devpi_server: DevpiServer
+) -> None:
+    for target in (pypiserver_server, devpi_server.dev):
+        good = open_index(target.url, target.kind, auth=target.auth)
+        assert isinstance(good, PypiserverIndex | DevpiIndex)
+        good.check_auth()
+        for auth in (("rel", "bad-password-31"), None):
+            bad = open_index(target.url, target.kind, auth=auth)
+            assert isinstance(bad, PypiserverIndex | DevpiIndex)
+            with pytest.raises(AuthError) as exc:
+                bad.check_auth()
+            assert "bad-password-31" not in str(exc.value)
+
+
+@pytest.mark.integration
 def test_pypiserver_unknown_package(pypiserver_server: PypiserverServer) -> None:
     index = open_index(pypiserver_server.url, kind="pypiserver", auth=pypiserver_server.auth)
     with pytest.raises(NotFound, match="package no-such-pkg is not on the index"):

@@ -172,7 +172,7 @@ def status(package: str, index: str, index_kind: str, as_json: bool) -> None:
         "package": package,
         "index": idx.url,
         "index_kind": idx.kind,
-        "probe": getattr(idx, "probe_note", None),
+        "probe": idx.probe_note,
         "latest_stable": stable.version if stable else None,
         "versions": [r.to_json() for r in reversed(releases)],
     }
@@ -318,6 +318,7 @@ def rollback(package: str, version: str, reason: str, **kw: Any) -> None:
     if kw["dry_run"]:
         _report(engine.preview(p), kw["as_json"], dry_run=True)
         return
+    engine.preflight(p)
     _confirm(engine, p, kw["yes"])
     outcome = engine.run(p)
     _report(outcome, kw["as_json"], dry_run=False)

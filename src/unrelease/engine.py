@@ -439,6 +439,12 @@ class Engine:
             record=record,
         )
 
+    def preflight(self, plan: Plan) -> None:
+        """Checks that need the index's word but change nothing, run before the first write:
+        wrong index credentials are refused here (exit 2), not half-way through."""
+        if plan.needs_confirmation:
+            self.index.check_auth()
+
     def preview(self, plan: Plan) -> Outcome:
         """What ``run`` would do, with no write: the dry run."""
         out = Outcome(plan=plan, steps=list(plan.steps), record=plan.record, issue=plan.issue)

@@ -34,6 +34,7 @@ class Index:
 
     kind = "index"
     capabilities = Capabilities()
+    probe_note: str | None = None  # how --index-kind auto decided, when it did
 
     def __init__(self, url: str, session: requests.Session) -> None:
         self.url = url.rstrip("/") + "/"
@@ -68,6 +69,10 @@ class Index:
                 f"({digest.hexdigest()} != {file.sha256}); nothing was deleted"
             )
         return target
+
+    def check_auth(self) -> None:
+        """Raise AuthError unless the credentials may withdraw releases; change nothing."""
+        raise NotImplementedError
 
     # --- writes ----------------------------------------------------------------------------
     def _refuse(self, what: str) -> Refused:

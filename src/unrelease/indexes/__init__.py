@@ -1,0 +1,153 @@
+"""Index adapters behind one interface; ``open_index`` picks one for a URL or a name."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import requests
+
+from unrelease import secrets
+from unrelease.errors import AuthError, BadInput
+from unrelease.http import make_session
+from unrelease.indexes.base import Capabilities, Index
+from unrelease.indexes.devpi import DevpiIndex
+from unrelease.indexes.pypiserver import PypiserverIndex
+from unrelease.indexes.simple import safe_url
+
+__all__ = ["KINDS", "Capabilities", "DevpiIndex", "Index", "PypiserverIndex", "open_index"]
+
+KINDS = ("auto", "warehouse", "pypiserver", "devpi")
+_WAREHOUSE_NAMES = ("pypi", "testpypi")
+_WAREHOUSE_HOSTS = ("pypi.org", "test.pypi.org", "upload.pypi.org", "test.pypi.python.org")
+_ADAPTERS: dict[str, type[PypiserverIndex] | type[DevpiIndex]] = {
+    "pypiserver": PypiserverIndex,
+    "devpi": DevpiIndex,
+}
+
+
+def _no_warehouse(what: str) -> BadInput:
+    return BadInput(
+        f"{what}: the warehouse index kind is not available yet",
+        hint="pypi.org and test.pypi.org need it; for now use a pypiserver or devpi index URL",
+    )
+
+
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """Validate URL; return it without userinfo, and the credentials it carried (if any)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise BadInput(f"not a valid index URL: {safe_url(url)}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise BadInput(
+            f"not a valid index URL: {safe_url(url)}",
+            hint="give pypi, testpypi or an http(s):// base URL",
+        )
+    creds = None
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, netloc = netloc.rsplit("@", 1)
+        user, _, password = userinfo.partition(":")
+        creds = (unquote(user), unquote(password))
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme, netloc, path, "", "")), creds
+
+
+def open_index(url: str, kind: str = "auto", auth: tuple[str, str] | None = None) -> Index:
+    """The adapter for the index at URL (``pypi``, ``testpypi`` or a base URL).
+
+    ``auto`` asks the server once (a GET of the base URL) and records why it chose what it
+    chose in ``probe_note``. Credentials may come in AUTH or as ``user:password@`` in URL; they
+    never appear in a message.
+    """
+    if kind not in KINDS:
+        raise BadInput(f"unknown index kind {kind!r}", hint="use one of: " + ", ".join(KINDS))
+    if url.strip().lower() in _WAREHOUSE_NAMES:
+        raise _no_warehouse(url.strip().lower())
+    if kind == "warehouse":
+        raise _no_warehouse(safe_url(url))
+    base, url_auth = _split_credentials(url.strip())
+    auth = auth or url_auth
+    if auth is not None:
+        secrets.register(auth[1])
+    if (urlsplit(base).hostname or "").lower() in _WAREHOUSE_HOSTS:
+        raise _no_warehouse(base)
+    session = make_session(auth)
+    if kind != "auto":
+        return _ADAPTERS[kind](base, session)
+    return _probe(base, session)
+
+
+def _probe(base: str, session: requests.Session) -> Index:
+    """One GET of the base URL, asking for JSON: devpi answers its index config, pypiserver
+    (which has no JSON there) its HTML welcome page, which names itself."""
+    parts = urlsplit(base)
+    # devpi redirects ``/user/index/`` to ``/user/index``; ask for the latter, skip the hop.
+    # ``no_projects`` keeps devpi from listing every project of the index.
+    target = base.rstrip("/") if parts.path.strip("/") else base
+    try:
+        resp = session.get(
+            target, headers={"Accept": "application/json"}, params={"no_projects": ""}
+        )
+    except requests.RequestException as exc:
+        reason = "connection refused" if isinstance(exc, requests.ConnectionError) else "no answer"
+        raise BadInput(f"cannot reach the index at {base}: {reason}") from None
+    if resp.status_code in (401, 403):
+        raise AuthError(
+            f"the index at {base} refused to tell what it is: HTTP {resp.status_code}",
+            hint="check the index credentials, or give the index kind (pypiserver or devpi)",
+        )
+    data: Any = None
+    if "json" in resp.headers.get("Content-Type", ""):
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+    devpi_version = resp.headers.get("X-Devpi-Server-Version")
+    if isinstance(data, dict) and (devpi_version or "result" in data):
+        return _devpi_from_probe(base, session, resp.status_code, data, devpi_version)
+    if resp.status_code == 200 and "pypiserver" in resp.text[:20000].lower():
+        index = PypiserverIndex(base, session)
+        index.probe_note = f"{base} is pypiserver: its root page names pypiserver"
+        return index
+    hint = "give the base URL of a pypiserver or of a devpi index (http://host:port/USER/INDEX/)"
+    if parts.path.rstrip("/").endswith("/simple"):
+        hint = "give the server's base URL, without /simple/"
+    raise BadInput(
+        f"{base} does not look like a pypiserver or devpi index (HTTP {resp.status_code})",
+        hint=hint,
+    )
+
+
+def _devpi_from_probe(
+    base: str, session: requests.Session, status: int, data: dict[str, Any], version: str | None
+) -> Index:
+    result = data.get("result")
+    answer = data.get("type")
+    server = f"devpi-server {version}" if version else "devpi"
+    if status == 200 and answer == "indexconfig" and isinstance(result, dict):
+        if result.get("type") != "stage":
+            raise BadInput(
+                f"{base} is a devpi {result.get('type')} index, not one you upload to",
+                hint="give a stage index URL (http://host:port/USER/INDEX/)",
+            )
+        index = DevpiIndex(base, session)
+        volatile = "volatile" if result.get("volatile") else "non-volatile"
+        index.probe_note = f"{base} is {server}: it answered a {volatile} stage index config"
+        return index
+    hint = "give an index URL: http://host:port/USER/INDEX/"
+    if answer in ("list:userconfig", "userconfig") and isinstance(result, dict):
+        users = result if answer == "list:userconfig" else {"": result}
+        names = [
+            f"{u or result.get('username', '')}/{ix}".lstrip("/")
+            for u, conf in users.items()
+            if isinstance(conf, dict)
+            for ix in sorted(conf.get("indexes") or {})
+        ]
+        if names:
+            hint += " (indexes there: " + ", ".join(names[:10]) + ")"
+        raise BadInput(f"{base} is a devpi server or user URL, not an index", hint=hint)
+    raise BadInput(f"{base} is {server} but not an index (HTTP {status})", hint=hint)

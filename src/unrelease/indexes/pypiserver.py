@@ -1,0 +1,121 @@
+"""pypiserver: read the PEP 503 page, delete a release with the ``remove_pkg`` form action.
+
+pypiserver has no yanking (PEP 592), no PEP 691 JSON and no HTTP way to remove a single file;
+its simple page carries ``#sha256=`` fragments but no sizes or upload times.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from unrelease.errors import NotFound, ServiceError
+from unrelease.indexes.base import Capabilities, Index
+from unrelease.indexes.simple import (
+    group_releases,
+    parse_version,
+    raise_for_status,
+    read_project_page,
+    safe_url,
+)
+from unrelease.model import Release
+
+# pypiserver 2.4.2 pkg_helpers.py: how it splits a filename into name and version.
+_WHEEL = re.compile(
+    r"^(?P<name>.+?)-(?P<ver>\d.*?)(-(?P<build>\d.*?))?"
+    r"-(?P<pyver>.+?)-(?P<abi>.+?)-(?P<plat>.+?)\.whl$"
+)
+_ARCHIVE = re.compile(r"(\.zip|\.tar\.gz|\.tgz|\.tar\.bz2|\.tbz|\.tar\.xz|\.tz)$", re.I)
+_NAME_END = re.compile(r"-\d+[a-z_.!+]", re.I)
+_VERSION_END = re.compile(
+    r"[\.\-](?=cp\d|py\d|macosx|linux|sunos|solaris|irix|aix|cygwin|win)", re.I
+)
+
+
+def _spelling(filename: str) -> tuple[str, str] | None:
+    """The (name, version) pypiserver itself reads from FILENAME.
+
+    pypiserver's ``remove_pkg`` compares the submitted name and version to these strings
+    exactly, without PEP 503 normalisation (pypiserver 2.4.2, ``Backend.find_version``), so
+    ``name=tiny-pkg`` does not match ``tiny_pkg-1.0.tar.gz``. We send what the files say.
+    """
+    if filename.endswith(".whl"):
+        m = _WHEEL.match(filename)
+        if not m:
+            return None
+        build = m.group("build")
+        return m.group("name"), m.group("ver") + (f"-{build}" if build else "")
+    if not _ARCHIVE.search(filename):
+        return None
+    stem = _ARCHIVE.sub("", filename)
+    if "-" not in stem:
+        return None
+    if stem.count("-") == 1 or "." not in stem:
+        name, version = stem.rsplit("-", 1)
+        return name, version
+    name = _NAME_END.split(stem)[0]
+    return name, _VERSION_END.split(stem[len(name) + 1 :])[0]
+
+
+_HINT = (
+    "set UNRELEASE_INDEX_USERNAME and UNRELEASE_INDEX_PASSWORD to an account of "
+    "pypiserver's htpasswd file (-P)"
+)
+
+
+class PypiserverIndex(Index):
+    kind = "pypiserver"
+    capabilities = Capabilities(delete_release=True, filename_reusable=True)
+    probe_note: str | None = None
+
+    @property
+    def simple_url(self) -> str:
+        return urljoin(self.url, "simple/")
+
+    def releases(self, package: str) -> list[Release]:
+        return group_releases(read_project_page(self.session, self.simple_url, package))
+
+    def check_auth(self) -> None:
+        """Raise AuthError unless our credentials may remove packages, changing nothing.
+
+        It asks to remove a version no file can have: pypiserver checks the credentials
+        first (401 none, 403 wrong), then answers 404 for the missing version.
+        """
+        resp = self.session.post(
+            self.url,
+            data={":action": "remove_pkg", "name": "unrelease-auth-check", "version": "0"},
+            allow_redirects=False,
+        )
+        if resp.status_code == 404:
+            return
+        raise_for_status(resp, f"checking credentials on {safe_url(self.url)}", auth_hint=_HINT)
+        raise ServiceError(
+            f"checking credentials on {safe_url(self.url)}: unexpected HTTP {resp.status_code}"
+        )
+
+    def _find(self, package: str, version: str) -> Release:
+        wanted = parse_version(version)
+        for release in self.releases(package):
+            if parse_version(release.version) == wanted:
+                return release
+        raise NotFound(f"{package} {version} is not on the index")
+
+    def delete_release(self, package: str, version: str, *, force: bool = False) -> None:
+        """Remove every file of VERSION (``force`` has no meaning here: nothing is protected)."""
+        release = self._find(package, version)
+        # One POST per distinct spelling; usually a single one for all files of the release.
+        spellings = sorted({s for f in release.files if (s := _spelling(f.filename))})
+        if not spellings:
+            raise NotFound(f"{package} {version} has no files pypiserver can remove")
+        for name, file_version in spellings:
+            resp = self.session.post(
+                self.url,
+                data={":action": "remove_pkg", "name": name, "version": file_version},
+                allow_redirects=False,
+            )
+            raise_for_status(
+                resp,
+                f"deleting {package} {version} on {safe_url(self.url)}",
+                not_found=f"{package} {version} is not on the index",
+                auth_hint=_HINT,
+            )
