@@ -95,7 +95,7 @@ def test_full_rollback_on_devpi(
     state = fake.state
     tag_name = data["tag"]["name"]
     assert re.fullmatch(r"v1\.1\.0-rollback-\d{8}", tag_name)
-    assert data["tag"]["sha"] == fake.resolve(f"v1.1.0")
+    assert data["tag"]["sha"] == fake.resolve("v1.1.0")
     tag_obj = state.tag_objects[state.refs[f"refs/tags/{tag_name}"]]
     assert "1.2.0" in tag_obj["message"] and "1.1.0" in tag_obj["message"]
     assert REASON in tag_obj["message"]
@@ -395,8 +395,20 @@ def test_secrets_never_written(
     fake.fail("POST", r"/releases$", status=500)  # an error path too
     runs = [rollback(fake, devpi_pkg, tmp_path, "--mode", "delete") for _ in range(2)]
     bad_token = invoke(
-        ["rollback", devpi_pkg.name, "1.2.0", "--reason", "x", "--index", devpi_pkg.target.url]
-        + ["--repo", fake.full_name, "--github-url", fake.api_url, "--yes"],
+        [
+            "rollback",
+            devpi_pkg.name,
+            "1.2.0",
+            "--reason",
+            "x",
+            "--index",
+            devpi_pkg.target.url,
+            "--repo",
+            fake.full_name,
+            "--github-url",
+            fake.api_url,
+            "--yes",
+        ],
         {**env_for(fake, devpi_pkg.target), "GITHUB_TOKEN": "ghp_wrongwrongwrongwrong1234"},
     )
     assert bad_token.exit_code == 2

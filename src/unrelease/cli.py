@@ -126,7 +126,9 @@ def handle_errors(f: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="unrelease", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="unrelease", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Roll back a bad Python package release in one step, safely, with a record."""
@@ -135,7 +137,9 @@ def main(ctx: click.Context) -> None:
 
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, handlers=[handler], format="%(levelname)s %(message)s"
+    )
     try:
         ctx.default_map = default_map()
     except UnreleaseError as exc:
@@ -211,9 +215,8 @@ def _build(package: str, version: str, reason: str, kw: dict[str, Any]) -> Any:
         raise BadInput("--labels needs at least one label")
     _check_formats(kw["tag_format"], kw["rollback_tag"])
     run_url = None
-    if kw["run_id"]:
-        if not str(kw["run_id"]).isdigit():
-            raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
+    if kw["run_id"] and not str(kw["run_id"]).isdigit():
+        raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
     forge = open_forge(kw["repo"], kw["github_url"], github_token())
     if kw["run_id"] and kw["repo"] and forge.kind == "github":
         web = kw["github_url"].replace("api.github.com", "github.com").removesuffix("/api/v3")

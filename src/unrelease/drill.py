@@ -210,14 +210,15 @@ def _drill(d: Drill, server: Server) -> bool:
             git(repo, "add", "VERSION")
             git(repo, "commit", "-q", "-m", f"Release {version}")
             git(repo, "tag", "-a", f"v{version}", "-m", f"Release {version}")
-        names = ", ".join(p.name for v in (OLD, NEW) for p in dists[v])
-        return names
+        return ", ".join(p.name for v in (OLD, NEW) for p in dists[v])
 
     def upload() -> str:
         files = [str(p) for v in (OLD, NEW) for p in dists[v]]
         run(
-            [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
-            + ["--repository-url", server.url, *files],
+            [
+                *(sys.executable, "-m", "twine", "upload", "--non-interactive"),
+                *("--disable-progress-bar", "--repository-url", server.url, *files),
+            ],
             env=env,
         )
         return f"{len(files)} files uploaded"
@@ -264,10 +265,8 @@ def _drill(d: Drill, server: Server) -> bool:
         tag = f"v{OLD}-rollback-"
         tags = git(repo, "tag", "-l", f"{tag}*").split()
         d.check(len(tags) == 1, f"rollback tags: {tags}")
-        d.check(
-            git(repo, "rev-parse", f"{tags[0]}^{{commit}}") == git(repo, "rev-parse", f"v{OLD}^{{commit}}"),
-            "the rollback tag is not at the commit of v" + OLD,
-        )
+        at = git(repo, "rev-parse", f"{tags[0]}^{{commit}}")
+        d.check(at == git(repo, "rev-parse", f"v{OLD}^{{commit}}"), f"{tags[0]} is not at v{OLD}")
         issues = list((repo / ".unrelease" / "issues").glob("*.json"))
         d.check(len(issues) == 1, f"{len(issues)} incident issues")
         backups = list((root / "backup").rglob("*.whl"))

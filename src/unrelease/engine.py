@@ -90,9 +90,7 @@ class Plan:
 
     @property
     def needs_confirmation(self) -> bool:
-        return any(
-            s.name.startswith("index") and s.status is Status.PLANNED for s in self.steps
-        )
+        return any(s.name.startswith("index") and s.status is Status.PLANNED for s in self.steps)
 
 
 @dataclass

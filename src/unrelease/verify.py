@@ -38,8 +38,7 @@ def pip_resolves(package: str, index_url: str, *, timeout: float = 300) -> str:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise ServiceError(f"pip could not install {package} from the index: {last}")
         probe = (
-            "import importlib.metadata as m, json, sys; "
-            "print(json.dumps(m.version(sys.argv[1])))"
+            "import importlib.metadata as m, json, sys; print(json.dumps(m.version(sys.argv[1])))"
         )
         shown = subprocess.run(
             [str(python), "-c", probe, package],

@@ -54,7 +54,9 @@ def choose_target(
         if rel is None:
             raise BadInput(f"target version {explicit} is not on the index")
         if rel.yanked:
-            raise Refused(f"target version {explicit} is yanked; choose a version users can install")
+            raise Refused(
+                f"target version {explicit} is yanked; choose a version users can install"
+            )
         return rel
     candidates = [
         r
