@@ -87,21 +87,11 @@ def test_registered_password_inside_url(isolated: pytest.MonkeyPatch) -> None:
     assert secrets.redact("GET https://rel:p@ss-word@h/simple/") == "GET https://h/simple/"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the userinfo pattern stops at the first '@', so an unregistered password "
-    "holding '@' (which open_index accepts: it splits at the last '@') leaks its tail",
-)
 def test_unregistered_password_with_at_sign_in_url() -> None:
     out = secrets.redact("https://rel:p@ss-word@h/simple/")
     assert "ss-word" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (latent): the CLI redacts after json.dumps, so a secret holding a quote, a "
-    "backslash or non-ASCII is escaped in --json output and slips past redact()",
-)
 @pytest.mark.parametrize("value", ['pa"ss-1', "pa\\ss-2", "pässwörd"])
 def test_secret_inside_json_output(isolated: pytest.MonkeyPatch, value: str) -> None:
     isolated.setenv("UNRELEASE_INDEX_PASSWORD", value)

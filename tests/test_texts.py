@@ -120,21 +120,11 @@ def test_md_escapes_numbered_list_start() -> None:
     assert "\n2)" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: md() treats a version's leading '1.' as an ordered-list marker and escapes it, "
-    "so every version rendered with |md shows as '\\1.2.0' (issue heading, note, notice)",
-)
 @pytest.mark.parametrize("version", ["1.2.0", "10.0", "2)"])
 def test_md_leaves_versions_alone(version: str) -> None:
     assert md(version) == version or shown(md(version)) == version
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: versions in the issue heading, the withdrawn note and the notice render with "
-    "a stray backslash ('demo-pkg \\1.2.0 → \\1.1.0') because md() escapes a leading '1.'",
-)
 def test_versions_render_without_backslash() -> None:
     t = make_texts()
     for text in (t.issue_body(), t.note_body(), t.notice()):
@@ -179,21 +169,11 @@ def test_md_renders_as_typed(raw: str) -> None:
     assert shown(md(raw)) == raw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: md() escapes a line-start '1.'/'2)' as '\\1.'; a backslash before a digit is "
-    "literal in CommonMark, so the text renders with a stray backslash (should be '1\\.')",
-)
 @pytest.mark.parametrize("raw", ["1. first", "10) tenth"])
 def test_md_numbered_line_renders_as_typed(raw: str) -> None:
     assert shown(md(raw)) == raw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: md() only escapes line starts after \\n; a lone \\r is a CommonMark line "
-    "ending, so 'a\\r# b' still renders a heading",
-)
 def test_md_carriage_return_line_start() -> None:
     assert shown(md("a\r# b")).replace("\r", "\n") == "a\n# b"
 
@@ -259,12 +239,6 @@ def test_find_record_none_when_broken(inner: str) -> None:
     assert find_record(body) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="BUG: find_record() raises AttributeError when the block holds valid JSON that is "
-    "not an object (a person edited the issue); it should return None",
-)
 @pytest.mark.parametrize("inner", ["[]", '"a string"', "42", "null"])
 def test_find_record_none_when_not_an_object(inner: str) -> None:
     body = f"{RECORD_BEGIN}\n```json\n{inner}\n```\n{RECORD_END}"

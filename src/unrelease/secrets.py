@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ SECRET_ENV = (
     "UNRELEASE_INDEX_PASSWORD",
 )
 _extra: set[str] = set()
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]+@")
 
 
 def register(value: str | None) -> None:
@@ -32,7 +33,9 @@ def known() -> list[str]:
 def redact(text: str) -> str:
     """TEXT with every known secret replaced by ``***`` and URL credentials removed."""
     for value in known():
-        text = text.replace(value, "***")
+        # the value as typed, and as JSON writes it (quotes, backslashes, non-ASCII escaped)
+        for form in {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}:
+            text = text.replace(form, "***")
     return _USERINFO.sub(r"\g<scheme>", text)
 
 

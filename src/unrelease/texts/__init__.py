@@ -24,14 +24,22 @@ _RECORD_RE = re.compile(
     re.DOTALL,
 )
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
-_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+# What starts a block at the beginning of a line: headings, quotes, list items, setext lines.
+_MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d+)([.)])(?=[ \t]|$))", re.MULTILINE)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, mark, digits, dot = match.groups()
+    if mark:
+        return f"{indent}\\{mark}"
+    return f"{indent}{digits}\\{dot}"  # "1." becomes "1\." (a backslash before a digit shows)
 
 
 def md(value: object) -> str:
     """Escape text so markdown shows it as typed: no markup, no HTML, no @-mentions."""
-    text = str(value).replace("&", "&amp;")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("&", "&amp;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _MD_LINE_START.sub(_escape_line_start, text)
     return text.replace("<", "&lt;").replace("@", "&#64;")
 
 
@@ -126,6 +134,8 @@ def find_record(body: str) -> Record | None:
         return None
     try:
         data = json.loads(match.group("json"))
+        if not isinstance(data, dict):
+            return None
         return Record.from_json(data)
     except (ValueError, KeyError, TypeError):
         return None
