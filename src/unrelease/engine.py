@@ -222,6 +222,8 @@ class Engine:
         return plan
 
     def _check_capabilities(self) -> None:
+        if self.o.mode not in ("yank", "delete"):
+            raise BadInput(f"unknown mode {self.o.mode!r} (yank or delete)")
         caps = self.index.capabilities
         if self.o.mode == "yank" and not caps.yank:
             raise self.index._refuse("yank")
@@ -229,8 +231,6 @@ class Engine:
             raise self.index._refuse("delete a release")
         if self.o.files and not caps.delete_file:
             raise self.index._refuse("delete single files")
-        if self.o.mode not in ("yank", "delete"):
-            raise BadInput(f"unknown mode {self.o.mode!r} (yank or delete)")
 
     def _find_record(
         self, issues: list[IssueInfo], bad: Version
@@ -319,11 +319,7 @@ class Engine:
         sha = plan.target_tag.sha[:12] if plan.target_tag else "?"
         steps.append(self._tag_step(plan, sha))
         steps.append(
-            Step(
-                "labels",
-                f"create labels {', '.join(plan.missing_labels)}",
-                status=Status.PLANNED if plan.missing_labels else Status.ALREADY_DONE,
-            )
+            Step("labels", f"create labels {', '.join(plan.missing_labels)}")
             if plan.missing_labels
             else Step("labels", "labels exist", status=Status.ALREADY_DONE)
         )
@@ -591,17 +587,7 @@ class Engine:
                 f"tag {plan.rollback_tag} already points at {plan.existing_tag.sha[:12]}, "
                 f"not at {plan.target_tag.sha[:12]} ({plan.to_tag}); not moving it"
             )
-        message = Texts(
-            package=self.o.package,
-            version=self.o.version,
-            target=plan.target.version,
-            reason=plan.record.reason,
-            mode=self.o.mode,
-            index=plan.index_url,
-            severity=self.o.severity,
-            date=plan.record.when[:10],
-            record=plan.record,
-        ).tag_message()
+        message = self.texts(plan, out).tag_message()
         out.tag = self.forge.create_tag(plan.rollback_tag, plan.target_tag.sha, message)
         return f"{plan.rollback_tag} at {out.tag.sha[:12]}"
 
