@@ -112,10 +112,13 @@ def test_default_map(tmp_path: Path) -> None:
     assert dm["rollback"] == full
     assert dm["plan"] is not dm["rollback"]
     assert dm["status"] == {"index": "testpypi", "index_kind": "devpi"}
+    assert dm["undo"] == {"index": "testpypi", "index_kind": "devpi", "label": "a"}
+    assert dm["detect"] == {"index": "testpypi", "index_kind": "devpi"}
 
 
 def test_default_map_empty(tmp_path: Path) -> None:
-    assert config.default_map(tmp_path / "none.toml") == {"plan": {}, "rollback": {}, "status": {}}
+    empty = {"plan": {}, "rollback": {}, "status": {}, "undo": {}, "detect": {}}
+    assert config.default_map(tmp_path / "none.toml") == empty
 
 
 # --- credentials and identity -------------------------------------------------------------------
@@ -194,46 +197,60 @@ PLAN = ["plan", "demo", "1.2.0", "--reason", "broken"]
 
 
 def test_pyproject_index_is_used(project: Path, tmp_path: Path) -> None:
-    write_pyproject(tmp_path, f'[tool.unrelease]\nindex = "testpypi"\nrepo = "{project}"\n')
+    write_pyproject(
+        tmp_path,
+        f'[tool.unrelease]\nindex = "http://127.0.0.1:7/"\nindex-kind = "warehouse"\n'
+        f'repo = "{project}"\n',
+    )
     run = invoke(PLAN)
-    assert run.exit_code == 2
-    assert run.stderr.startswith("error: testpypi: the warehouse index kind is not available")
+    assert run.exit_code == 1
+    assert run.stderr.startswith("error: cannot reach 127.0.0.1:7: connection refused")
 
 
 def test_env_beats_pyproject(project: Path, tmp_path: Path) -> None:
     write_pyproject(
         tmp_path,
-        f'[tool.unrelease]\nindex = "testpypi"\nindex-kind = "warehouse"\nrepo = "{project}"\n',
+        f'[tool.unrelease]\nindex = "http://127.0.0.1:7/"\nindex-kind = "warehouse"\n'
+        f'repo = "{project}"\n',
     )
     run = invoke(PLAN, {"UNRELEASE_INDEX": "http://127.0.0.1:9/"})
-    assert run.exit_code == 2
-    assert run.stderr.startswith("error: http://127.0.0.1:9/: the warehouse index kind")
+    assert run.exit_code == 1
+    assert run.stderr.startswith("error: cannot reach 127.0.0.1:9:")
 
 
 def test_flag_beats_env_and_pyproject(project: Path, tmp_path: Path) -> None:
     write_pyproject(
         tmp_path,
-        f'[tool.unrelease]\nindex = "testpypi"\nindex-kind = "warehouse"\nrepo = "{project}"\n',
+        f'[tool.unrelease]\nindex = "http://127.0.0.1:7/"\nindex-kind = "warehouse"\n'
+        f'repo = "{project}"\n',
     )
     run = invoke([*PLAN, "--index", "http://127.0.0.1:8/"], {"UNRELEASE_INDEX": "pypi"})
-    assert run.exit_code == 2
-    assert run.stderr.startswith("error: http://127.0.0.1:8/: the warehouse index kind")
+    assert run.exit_code == 1
+    assert run.stderr.startswith("error: cannot reach 127.0.0.1:8:")
 
 
 def test_env_repo_beats_pyproject_repo(project: Path, tmp_path: Path) -> None:
-    write_pyproject(tmp_path, '[tool.unrelease]\nindex = "testpypi"\nrepo = "not a repo!"\n')
+    write_pyproject(
+        tmp_path,
+        '[tool.unrelease]\nindex = "http://127.0.0.1:7/"\nindex-kind = "warehouse"\n'
+        'repo = "not a repo!"\n',
+    )
     assert invoke(PLAN).stderr.startswith("error: not a valid repository: 'not a repo!'")
     run = invoke(PLAN, {"GITHUB_REPOSITORY": str(project)})
-    assert run.stderr.startswith("error: testpypi:")
+    assert run.stderr.startswith("error: cannot reach 127.0.0.1:7:")
     run = invoke([*PLAN, "--repo", "bad repo"], {"GITHUB_REPOSITORY": str(project)})
     assert run.stderr.startswith("error: not a valid repository: 'bad repo'")
 
 
 def test_status_takes_index_from_pyproject(project: Path, tmp_path: Path) -> None:
-    write_pyproject(tmp_path, '[tool.unrelease]\nindex = "pypi"\nmode = "delete"\n')
+    write_pyproject(
+        tmp_path,
+        '[tool.unrelease]\nindex = "http://127.0.0.1:7/"\nindex-kind = "warehouse"\n'
+        'mode = "delete"\n',
+    )
     run = invoke(["status", "demo"])
-    assert run.exit_code == 2
-    assert run.stderr.startswith("error: pypi: the warehouse index kind")
+    assert run.exit_code == 1
+    assert run.stderr.startswith("error: cannot reach 127.0.0.1:7:")
 
 
 @pytest.mark.parametrize(

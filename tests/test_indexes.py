@@ -183,9 +183,27 @@ def test_open_index_never_echoes_url_credentials() -> None:
     assert "user:" not in str(exc.value)
 
 
-@pytest.mark.parametrize("url", ["pypi", "testpypi", "https://test.pypi.org/legacy/"])
-def test_warehouse_not_available_yet(url: str) -> None:
-    with pytest.raises(BadInput, match="warehouse index kind is not available yet"):
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        ("pypi", "https://pypi.org/"),
+        ("TestPyPI", "https://test.pypi.org/"),
+        ("https://upload.pypi.org/", "https://pypi.org/"),
+        ("https://test.pypi.org/", "https://test.pypi.org/"),
+    ],
+)
+def test_warehouse_sites_are_known_without_asking(url: str, site: str) -> None:
+    from unrelease.indexes import WarehouseIndex
+
+    index = open_index(url, pypi_auth="manual")  # no request is sent
+    assert isinstance(index, WarehouseIndex)
+    assert index.url == site
+    assert index.manual
+
+
+@pytest.mark.parametrize("url", ["https://test.pypi.org/legacy/", "https://pypi.org/simple/"])
+def test_warehouse_api_paths_are_refused(url: str) -> None:
+    with pytest.raises(BadInput, match="API path of a warehouse site"):
         open_index(url)
 
 

@@ -56,6 +56,12 @@ def default_map(path: Path | None = None) -> dict[str, dict[str, Any]]:
     status_keys = {"index", "index_kind"}
     out: dict[str, dict[str, Any]] = {c: dict(settings) for c in COMMANDS_WITH_ROLLBACK_OPTIONS}
     out["status"] = {k: v for k, v in settings.items() if k in status_keys}
+    undo_keys = {"index", "index_kind", "repo", "github_url", "backup_dir"}
+    out["undo"] = {k: v for k, v in settings.items() if k in undo_keys}
+    detect_keys = {"index", "index_kind", "repo", "github_url", "tag_format"}
+    out["detect"] = {k: v for k, v in settings.items() if k in detect_keys}
+    if settings.get("labels"):  # undo finds the issue by the rollback's first label
+        out["undo"]["label"] = str(settings["labels"]).split(",")[0].strip()
     return out
 
 

@@ -14,23 +14,25 @@ from unrelease.indexes.base import Capabilities, Index
 from unrelease.indexes.devpi import DevpiIndex
 from unrelease.indexes.pypiserver import PypiserverIndex
 from unrelease.indexes.simple import safe_url
+from unrelease.indexes.warehouse import SITES, WarehouseIndex
+from unrelease.indexes.warehouse_session import Clock, PypiCredentials
 
-__all__ = ["KINDS", "Capabilities", "DevpiIndex", "Index", "PypiserverIndex", "open_index"]
+__all__ = [
+    "KINDS",
+    "Capabilities",
+    "DevpiIndex",
+    "Index",
+    "PypiserverIndex",
+    "WarehouseIndex",
+    "open_index",
+]
 
 KINDS = ("auto", "warehouse", "pypiserver", "devpi")
-_WAREHOUSE_NAMES = ("pypi", "testpypi")
 _WAREHOUSE_HOSTS = ("pypi.org", "test.pypi.org", "upload.pypi.org", "test.pypi.python.org")
 _ADAPTERS: dict[str, type[PypiserverIndex] | type[DevpiIndex]] = {
     "pypiserver": PypiserverIndex,
     "devpi": DevpiIndex,
 }
-
-
-def _no_warehouse(what: str) -> BadInput:
-    return BadInput(
-        f"{what}: the warehouse index kind is not available yet",
-        hint="pypi.org and test.pypi.org need it; for now use a pypiserver or devpi index URL",
-    )
 
 
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -56,29 +58,53 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return urlunsplit((parts.scheme, netloc, path, "", "")), creds
 
 
-def open_index(url: str, kind: str = "auto", auth: tuple[str, str] | None = None) -> Index:
+def open_index(
+    url: str,
+    kind: str = "auto",
+    auth: tuple[str, str] | None = None,
+    *,
+    pypi_auth: str = "auto",
+    pypi_creds: PypiCredentials | None = None,
+    clock: Clock | None = None,
+) -> Index:
     """The adapter for the index at URL (``pypi``, ``testpypi`` or a base URL).
 
     ``auto`` asks the server once (a GET of the base URL) and records why it chose what it
-    chose in ``probe_note``. Credentials may come in AUTH or as ``user:password@`` in URL; they
-    never appear in a message.
+    chose in ``probe_note``; pypi.org and test.pypi.org are known without asking. Credentials
+    may come in AUTH or as ``user:password@`` in URL; they never appear in a message.
+    PYPI_CREDS and PYPI_AUTH (auto, session, manual) are for warehouse sites only.
     """
     if kind not in KINDS:
         raise BadInput(f"unknown index kind {kind!r}", hint="use one of: " + ", ".join(KINDS))
-    if url.strip().lower() in _WAREHOUSE_NAMES:
-        raise _no_warehouse(url.strip().lower())
-    if kind == "warehouse":
-        raise _no_warehouse(safe_url(url))
+    name = url.strip().lower()
+    if name in SITES:
+        return _warehouse(SITES[name], pypi_auth, pypi_creds, clock)
     base, url_auth = _split_credentials(url.strip())
     auth = auth or url_auth
     if auth is not None:
         secrets.register(auth[1])
-    if (urlsplit(base).hostname or "").lower() in _WAREHOUSE_HOSTS:
-        raise _no_warehouse(base)
+    parts = urlsplit(base)
+    if kind == "warehouse" or (parts.hostname or "").lower() in _WAREHOUSE_HOSTS:
+        if parts.path.rstrip("/").endswith(("/simple", "/legacy", "/pypi")):
+            raise BadInput(
+                f"{base} is an API path of a warehouse site",
+                hint="give the site's root, e.g. https://pypi.org/ (or just pypi / testpypi)",
+            )
+        if (parts.hostname or "").lower() == "upload.pypi.org":
+            base = "https://pypi.org/"
+        return _warehouse(base, pypi_auth, pypi_creds, clock)
     session = make_session(auth)
     if kind != "auto":
         return _ADAPTERS[kind](base, session)
     return _probe(base, session)
+
+
+def _warehouse(
+    base: str, pypi_auth: str, creds: PypiCredentials | None, clock: Clock | None
+) -> WarehouseIndex:
+    if creds is None and pypi_auth != "manual":
+        creds = PypiCredentials.from_env()
+    return WarehouseIndex(base, make_session(), creds=creds, auth_mode=pypi_auth, clock=clock)
 
 
 def _probe(base: str, session: requests.Session) -> Index:

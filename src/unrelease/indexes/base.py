@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class Capabilities:
     delete_release: bool = False
     delete_file: bool = False
     filename_reusable: bool = True
+    upload: bool = False  # takes distribution files (the legacy upload API)
 
     def modes(self) -> list[str]:
         out = []
@@ -29,16 +31,41 @@ class Capabilities:
         return out
 
 
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of the file at PATH."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """What a person does on an index's web page for one write."""
+
+    url: str
+    button: str
+    field: str
+    type_text: str
+    reason: str | None = None
+
+    def line(self) -> str:
+        text = f"open {self.url}, press '{self.button}', type {self.type_text!r} as {self.field}"
+        if self.reason:
+            text += f", paste the reason {self.reason!r}"
+        return text + ", confirm"
+
+
 class Index:
     """Base of the index adapters. A missing capability is refused loudly, never ignored."""
 
     kind = "index"
     capabilities = Capabilities()
     probe_note: str | None = None  # how --index-kind auto decided, when it did
+    manual = False  # writes are done by a person (PyPI without credentials)
 
     def __init__(self, url: str, session: requests.Session) -> None:
         self.url = url.rstrip("/") + "/"
         self.session = session
+        self.warnings: list[str] = []  # for the person running the tool, printed at start
 
     # --- reads -----------------------------------------------------------------------------
     @property
@@ -70,9 +97,28 @@ class Index:
             )
         return target
 
-    def check_auth(self) -> None:
-        """Raise AuthError unless the credentials may withdraw releases; change nothing."""
+    def check_auth(self, package: str | None = None, version: str | None = None) -> None:
+        """Raise AuthError unless the credentials may withdraw releases (of PACKAGE VERSION,
+        when given); change nothing."""
         raise NotImplementedError
+
+    # --- the manual path (indexes whose writes a person may have to do) -------------------------
+    def manual_step(
+        self,
+        package: str,
+        version: str,
+        action: str,
+        reason: str | None = None,
+        filename: str | None = None,
+    ) -> ManualStep:
+        """What a person does on the index's site for one write."""
+        raise self._refuse("be changed by hand through a web page")
+
+    def wait_until(
+        self, package: str, done: Callable[[list[Release]], bool], seconds: float
+    ) -> bool:
+        """Poll until DONE holds for the package's releases, at most SECONDS."""
+        raise self._refuse("be watched for a manual change")
 
     # --- writes ----------------------------------------------------------------------------
     def _refuse(self, what: str) -> Refused:
@@ -92,3 +138,8 @@ class Index:
         self, package: str, version: str, file: DistFile, *, force: bool = False
     ) -> None:
         raise self._refuse("delete single files")
+
+    def upload(self, path: Path) -> None:
+        """Upload the distribution file at PATH (sdist or wheel). A file of that name already
+        there with the same sha256 counts as uploaded; with another sha256 it is refused."""
+        raise self._refuse("take uploads")

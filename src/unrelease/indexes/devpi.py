@@ -9,6 +9,7 @@ yanking (PEP 592).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -25,6 +26,7 @@ from unrelease.indexes.simple import (
     safe_url,
     server_message,
 )
+from unrelease.indexes.upload import upload_file
 from unrelease.model import DistFile, Release
 
 _JSON = {"Accept": "application/json"}
@@ -86,7 +88,9 @@ def _files(verdata: Any) -> list[DistFile]:
 
 class DevpiIndex(Index):
     kind = "devpi"
-    capabilities = Capabilities(delete_release=True, delete_file=True, filename_reusable=True)
+    capabilities = Capabilities(
+        delete_release=True, delete_file=True, filename_reusable=True, upload=True
+    )
     probe_note: str | None = None
 
     @property
@@ -134,7 +138,7 @@ class DevpiIndex(Index):
         versions = self._versions(package)
         return [Release(version=str(v), files=tuple(versions[v][1])) for v in sorted(versions)]
 
-    def check_auth(self) -> None:
+    def check_auth(self, package: str | None = None, version: str | None = None) -> None:
         """Raise AuthError unless devpi accepts our credentials, changing nothing.
 
         devpi answers reads without checking credentials; ``+api`` tells how it took them.
@@ -202,3 +206,6 @@ class DevpiIndex(Index):
             f"deleting {file.filename} on {safe_url(self.url)}",
             not_found=f"{file.filename} is not on the index",
         )
+
+    def upload(self, path: Path) -> None:
+        upload_file(self, path, auth_hint=_AUTH_HINT)

@@ -7,6 +7,7 @@ its simple page carries ``#sha256=`` fragments but no sizes or upload times.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urljoin
 
 from unrelease.errors import NotFound, ServiceError
@@ -18,6 +19,7 @@ from unrelease.indexes.simple import (
     read_project_page,
     safe_url,
 )
+from unrelease.indexes.upload import upload_file
 from unrelease.model import Release
 
 # pypiserver 2.4.2 pkg_helpers.py: how it splits a filename into name and version.
@@ -65,7 +67,7 @@ _HINT = (
 
 class PypiserverIndex(Index):
     kind = "pypiserver"
-    capabilities = Capabilities(delete_release=True, filename_reusable=True)
+    capabilities = Capabilities(delete_release=True, filename_reusable=True, upload=True)
     probe_note: str | None = None
 
     @property
@@ -75,7 +77,7 @@ class PypiserverIndex(Index):
     def releases(self, package: str) -> list[Release]:
         return group_releases(read_project_page(self.session, self.simple_url, package))
 
-    def check_auth(self) -> None:
+    def check_auth(self, package: str | None = None, version: str | None = None) -> None:
         """Raise AuthError unless our credentials may remove packages, changing nothing.
 
         It asks to remove a version no file can have: pypiserver checks the credentials
@@ -119,3 +121,6 @@ class PypiserverIndex(Index):
                 not_found=f"{package} {version} is not on the index",
                 auth_hint=_HINT,
             )
+
+    def upload(self, path: Path) -> None:
+        upload_file(self, path, auth_hint=_HINT)
