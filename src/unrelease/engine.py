@@ -23,9 +23,11 @@ from packaging.version import Version
 from unrelease import verify
 from unrelease.errors import AuthError, BadInput, NotFound, Refused, UnreleaseError
 from unrelease.forges.base import Forge, LabelSpec
-from unrelease.indexes.base import Index
+from unrelease.indexes.base import Index, sha256_of
 from unrelease.model import (
+    Diagnosis,
     DistFile,
+    Impact,
     IssueInfo,
     Record,
     Release,
@@ -34,7 +36,7 @@ from unrelease.model import (
     Step,
     TagInfo,
 )
-from unrelease.texts import Texts, find_record
+from unrelease.texts import Texts, matching_records, release_notice
 from unrelease.versions import choose_target, find_release, parse_version, to_withdraw
 
 log = logging.getLogger(__name__)
@@ -63,8 +65,11 @@ class Options:
     mark_release: bool = False
     verify_install: bool = False
     run_url: str | None = None
+    wait_manual: float | None = None  # seconds to wait for a person's manual step
     backup_dir: Path = field(default_factory=lambda: Path("unrelease-backup"))
     who: str = "unknown"
+    run: Diagnosis | None = None  # the failed release run (--run): root cause, what reached
+    impact: Impact | None = None  # downloads, when measured
 
 
 @dataclass
@@ -126,6 +131,7 @@ class Outcome:
             "release_note": {"id": self.note.id, "url": self.note.url} if self.note else None,
             "record_id": self.record.id,
             "notice": self.notice,
+            "run": opts.run.to_json() if opts.run else None,
         }
 
 
@@ -135,12 +141,19 @@ def _today() -> datetime:
 
 class Engine:
     def __init__(
-        self, options: Options, index: Index, forge: Forge, *, now: Callable[[], datetime] = _today
+        self,
+        options: Options,
+        index: Index,
+        forge: Forge,
+        *,
+        now: Callable[[], datetime] = _today,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.o = options
         self.index = index
         self.forge = forge
         self.now = now
+        self.notify = notify or (lambda text: log.warning("%s", text))
         self.canonical = canonicalize_name(options.package)
 
     # ---------------------------------------------------------------------------------- plan
@@ -195,11 +208,15 @@ class Engine:
             who=o.who,
             when=now.isoformat(timespec="seconds"),
             run_url=o.run_url,
+            to_tag=to_tag,
+            latest_before=latest.tag if latest else None,
         )
         record.withdrawn = sorted(
             {r.version for r in withdraw} | set(record.withdrawn), key=Version, reverse=True
         )
         record.tag = rollback_tag
+        if o.run is not None:
+            record.root_cause = o.run.to_json()
         plan = Plan(
             options=o,
             index_url=self.index.url,
@@ -219,6 +236,14 @@ class Engine:
             releases=releases,
         )
         plan.steps = self._plan_steps(plan)
+        bad_note = self._bad_release_note(plan) if o.mark_release else None
+        if bad_note and not bad_note.title.startswith("[WITHDRAWN]"):
+            record.marked_before = record.marked_before or {
+                "tag": bad_note.tag,
+                "title": bad_note.title,
+                "draft": bad_note.draft,
+                "prerelease": bad_note.prerelease,
+            }
         return plan
 
     def _check_capabilities(self) -> None:
@@ -235,13 +260,8 @@ class Engine:
     def _find_record(
         self, issues: list[IssueInfo], bad: Version
     ) -> tuple[IssueInfo | None, Record | None]:
-        for issue in issues:
-            record = find_record(issue.body)
-            if (
-                record is not None
-                and canonicalize_name(record.package) == self.canonical
-                and Version(record.version) == bad
-            ):
+        for issue, record in matching_records(issues, self.o.package, bad):
+            if record.undone_at is None:  # an undone rollback is over: a new one starts anew
                 return issue, record
         return None, None
 
@@ -260,7 +280,8 @@ class Engine:
                     f"rerun with --to {recorded} or undo it first"
                 )
             explicit = recorded
-        if find_release(releases, bad) is None and prior is None:
+        if find_release(releases, bad) is None and prior is None and self.o.run is None:
+            # (With --run, an absent version is one the failed run never published.)
             raise BadInput(f"{self.o.package} {bad} is not on {self.index.url}")
         return choose_target(releases, bad, explicit)
 
@@ -309,13 +330,15 @@ class Engine:
             done = self._index_done(rel)
             if o.files and rel.files and not self._files_to_delete(rel) and plan.issue is None:
                 raise BadInput(f"no file of {o.package} {rel.version} matches {o.files!r}")
-            steps.append(
-                Step(
-                    name=f"index:{rel.version}",
-                    action=what,
-                    status=Status.ALREADY_DONE if done else Status.PLANNED,
-                )
+            step = Step(
+                name=f"index:{rel.version}",
+                action=what,
+                status=Status.ALREADY_DONE if done else Status.PLANNED,
             )
+            if not done and self.index.manual:
+                step.status = Status.PENDING
+                step.detail = self._manual_detail(rel, plan.issue.url if plan.issue else None)
+            steps.append(step)
         sha = plan.target_tag.sha[:12] if plan.target_tag else "?"
         steps.append(self._tag_step(plan, sha))
         steps.append(
@@ -366,6 +389,28 @@ class Engine:
             )
         )
         return steps
+
+    def _withdraw_reason(self, issue_url: str | None) -> str:
+        """The yank reason pip shows users: the given reason and where to read more."""
+        return f"{self.o.reason} (details: {issue_url})" if issue_url else self.o.reason
+
+    def _manual_detail(self, rel: Release, issue_url: str | None) -> str:
+        """What a person does on the index for REL, on one line per write."""
+        o = self.o
+        if o.mode == "yank":
+            steps = [
+                self.index.manual_step(
+                    o.package, rel.version, "yank", self._withdraw_reason(issue_url)
+                )
+            ]
+        elif o.files:
+            steps = [
+                self.index.manual_step(o.package, rel.version, "delete", filename=f.filename)
+                for f in self._files_to_delete(rel)
+            ]
+        else:
+            steps = [self.index.manual_step(o.package, rel.version, "delete")]
+        return "by hand: " + "; then ".join(s.line() for s in steps)
 
     def _tag_step(self, plan: Plan, sha: str) -> Step:
         action = f"annotated tag {plan.rollback_tag} at {sha} ({plan.to_tag})"
@@ -431,13 +476,34 @@ class Engine:
             note_url=outcome.note.url if outcome.note else None,
             run_url=record.run_url,
             record=record,
+            run=self._diagnosis(record),
+            impact=self.o.impact,
+            never_published=bool(record.root_cause)
+            and all(Version(v) != plan.bad for v in record.withdrawn),
         )
+
+    def _diagnosis(self, record: Record) -> Diagnosis | None:
+        """The failed run's diagnosis: given now (--run), or kept in the record by a first run."""
+        if self.o.run is not None:
+            return self.o.run
+        try:
+            return Diagnosis.from_json(record.root_cause) if record.root_cause else None
+        except (KeyError, TypeError, ValueError):
+            return None  # a record edited by hand: the issue shows no root cause
 
     def preflight(self, plan: Plan) -> None:
         """Checks that need the index's word but change nothing, run before the first write:
         wrong index credentials are refused here (exit 2), not half-way through."""
         if plan.needs_confirmation:
-            self.index.check_auth()
+            first = next(
+                r.version
+                for r in plan.withdraw
+                if any(
+                    s.name == f"index:{r.version}" and s.status is Status.PLANNED
+                    for s in plan.steps
+                )
+            )
+            self.index.check_auth(self.o.package, first)
 
     def preview(self, plan: Plan) -> Outcome:
         """What ``run`` would do, with no write: the dry run."""
@@ -495,6 +561,9 @@ class Engine:
             out.notice = self.texts(plan, out).notice()
             return out
 
+        if any(s.status is Status.PENDING for s in out.steps):
+            self._manual_ready(plan, steps, out, sync_record)
+
         # 2. the index (slow, other host) runs beside the forge's tag and note work.
         with ThreadPoolExecutor(max_workers=1) as pool:
             index_job: Future[None] = pool.submit(self._index_steps, plan, steps, out)
@@ -541,9 +610,58 @@ class Engine:
         if detail:
             step.detail = detail
 
+    def _manual_ready(
+        self, plan: Plan, steps: dict[str, Step], out: Outcome, sync: Callable[[], None]
+    ) -> None:
+        """The issue is open: the manual steps can name it in the reason to paste. Tell the
+        person now, and put the instructions in the issue before any waiting."""
+        url = out.issue.url if out.issue else None
+        for rel in plan.withdraw:
+            step = steps[f"index:{rel.version}"]
+            if step.status is Status.PENDING:
+                step.detail = self._manual_detail(rel, url)
+                self.notify(f"waiting on a person: {rel.version}: {step.detail}")
+        if self.o.wait_manual and out.issue is not None:
+            sync()
+            body = self.texts(plan, out).issue_body()
+            if body != out.issue.body:
+                try:
+                    out.issue = self.forge.update_issue(out.issue.number, body)
+                except UnreleaseError as exc:
+                    log.warning("could not put the manual steps in the issue: %s", exc)
+
+    def _wait_manual(self, rel: Release, step: Step) -> None:
+        """Poll the index (bounded) until the person's change shows; else leave it pending."""
+        seconds = float(self.o.wait_manual or 0)
+        if seconds <= 0:
+            return
+        version = Version(rel.version)
+
+        def done(releases: list[Release]) -> bool:
+            now = find_release(releases, version)
+            return now is None or self._index_done(now)
+
+        try:
+            seen = self.index.wait_until(self.o.package, done, seconds)
+        except UnreleaseError as exc:
+            step.detail += f" (could not check the index: {exc})"
+            return
+        if seen:
+            step.status = Status.DONE
+            step.detail = f"done by hand; the index shows {rel.version} withdrawn"
+        else:
+            self.notify(f"{rel.version} still not withdrawn after {seconds:.0f} s")
+
     def _index_steps(self, plan: Plan, steps: dict[str, Step], out: Outcome) -> None:
         for rel in plan.withdraw:
             step = steps[f"index:{rel.version}"]
+            if step.status is Status.PENDING:
+                self._wait_manual(rel, step)
+                if step.status is Status.PENDING:
+                    steps["verify"].status = Status.PENDING
+                    steps["verify"].detail = "after the manual step(s); rerun to finish"
+                    return
+                continue
             self._guard(step, lambda rel=rel: self._withdraw_one(plan, rel, out))  # type: ignore[misc]
             if step.status is Status.FAILED:
                 # Descending order: never withdraw an older one while a newer one stays.
@@ -561,12 +679,14 @@ class Engine:
     def _withdraw_one(self, plan: Plan, rel: Release, out: Outcome) -> str:
         o = self.o
         if o.mode == "yank":
-            self.index.yank(o.package, rel.version, o.reason)
+            issue_url = out.issue.url if out.issue else None
+            self.index.yank(o.package, rel.version, self._withdraw_reason(issue_url))
             return f"yanked {rel.version}"
         files = self._files_to_delete(rel)
         backup = (o.backup_dir / f"{self.canonical}-{rel.version}").resolve()
         for f in files:
-            self.index.download(f, backup)
+            path = self.index.download(f, backup)
+            out.record.sha256s[f.filename] = sha256_of(path)
         out.record.backup = str(backup.parent)
         out.record.files = sorted(set(out.record.files) | {f.filename for f in files})
         if o.files:
@@ -623,11 +743,7 @@ class Engine:
     def _mark_release(self, plan: Plan) -> str:
         note = self._bad_release_note(plan)
         assert note is not None  # the step is skipped otherwise
-        notice = (
-            f"> [!WARNING]\n> **Withdrawn.** {self.o.package} {self.o.version} was withdrawn; "
-            f'use {plan.target.version}: `pip install "{self.o.package}=={plan.target.version}"`'
-            "\n\n"
-        )
+        notice = release_notice(self.o.package, self.o.version, plan.target.version)
         self.forge.update_release(
             note,
             title=f"[WITHDRAWN] {note.title or note.tag}",
@@ -646,9 +762,14 @@ class Engine:
                 problems.append(f"{rel.version} still installable")
         if find_release(releases, Version(plan.target.version)) is None:
             problems.append(f"target {plan.target.version} is gone")
+        bad_now = find_release(releases, plan.bad)
+        if not plan.withdraw and bad_now is not None and bad_now.files:
+            problems.append(f"{self.o.version} is on the index now: rerun to withdraw it")
         if problems:
             raise UnreleaseError("verify: " + "; ".join(problems))
         detail = f"index shows {', '.join(r.version for r in plan.withdraw)} withdrawn"
+        if not plan.withdraw:
+            detail = f"index has no file of {self.o.version}"
         if self.o.verify_install:
             got = verify.pip_resolves(self.o.package, self.index.simple_url)
             if got != plan.target.version:

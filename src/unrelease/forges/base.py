@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from unrelease.model import IssueInfo, ReleaseNote, TagInfo
+from unrelease.model import IssueInfo, JobInfo, ReleaseNote, RunInfo, TagInfo, WorkflowInfo
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class Forge(Protocol):
 
     def create_label(self, label: LabelSpec) -> None: ...
 
-    def find_issues(self, label: str) -> list[IssueInfo]:
-        """Open issues (never pull requests) carrying LABEL, bodies included."""
+    def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
+        """Issues (never pull requests) carrying LABEL, bodies included; STATE is open,
+        closed or all."""
         ...
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo: ...
@@ -69,3 +71,50 @@ class Forge(Protocol):
     ) -> ReleaseNote: ...
 
     def make_latest(self, note: ReleaseNote) -> None: ...
+
+    def delete_tag(self, name: str) -> None:
+        """Delete tag NAME; NotFound when there is no such tag."""
+        ...
+
+    def delete_release(self, note: ReleaseNote) -> None:
+        """Delete the release NOTE (the tag stays); NotFound when it is gone."""
+        ...
+
+    def issue_comments(self, number: int) -> list[str]:
+        """The bodies of the comments on issue NUMBER, oldest first."""
+        ...
+
+    def comment_issue(self, number: int, body: str) -> None: ...
+
+    def close_issue(self, number: int, body: str | None = None) -> IssueInfo:
+        """Close issue NUMBER, setting its body to BODY in the same write when given."""
+        ...
+
+
+class RunReader(Protocol):
+    """What ``detect`` and ``rollback --run`` read about release runs (GitHub Actions)."""
+
+    def describe(self) -> str: ...
+
+    def workflows(self) -> list[WorkflowInfo]: ...
+
+    def workflow_runs(
+        self,
+        workflow: str | int,
+        *,
+        status: str | None = None,
+        created: str | None = None,
+        per_page: int | None = None,
+    ) -> Iterator[RunInfo]:
+        """Runs newest first, paged lazily: stopping the iteration stops the paging."""
+        ...
+
+    def workflow_run(self, run_id: int) -> RunInfo: ...
+
+    def run_jobs(self, run_id: int) -> list[JobInfo]:
+        """The jobs of the run's latest attempt, with their steps."""
+        ...
+
+    def job_log(self, job_id: int) -> str | None:
+        """The job's plain-text log, or None when it is no longer kept."""
+        ...

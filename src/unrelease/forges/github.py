@@ -10,6 +10,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 import requests
@@ -23,11 +24,21 @@ from github.GithubException import (
 from github.GithubRetry import GithubRetry
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
+from github.WorkflowJob import WorkflowJob
+from github.WorkflowRun import WorkflowRun
 
 from unrelease.errors import AuthError, BadInput, NotFound, ServiceError, UnreleaseError
 from unrelease.forges.base import LabelSpec
-from unrelease.http import USER_AGENT
-from unrelease.model import IssueInfo, ReleaseNote, TagInfo
+from unrelease.http import USER_AGENT, make_session
+from unrelease.model import (
+    IssueInfo,
+    JobInfo,
+    ReleaseNote,
+    RunInfo,
+    StepInfo,
+    TagInfo,
+    WorkflowInfo,
+)
 
 PUBLIC_API = "https://api.github.com"
 _MAX_TAG_DEPTH = 5  # a tag of a tag of ... a commit; git allows it, nobody needs more
@@ -37,6 +48,8 @@ CONTENTS_READ = "contents: read"
 CONTENTS_WRITE = "contents: write"
 ISSUES_READ = "issues: read"
 ISSUES_WRITE = "issues: write"
+ACTIONS_READ = "actions: read"
+LOG_MAX_BYTES = 8 * 1024 * 1024  # a longer job log keeps its end, where the failure is
 
 
 def html_base(api_url: str) -> str:
@@ -91,6 +104,7 @@ class GitHubForge:
         )
         self._repo = self._gh.get_repo(repo)
         self._html = html_base(self.base_url)
+        self._blob_session: requests.Session | None = None
 
     def close(self) -> None:
         self._gh.close()
@@ -233,13 +247,13 @@ class GitHubForge:
             labels=tuple(label.name for label in issue.labels),
         )
 
-    def find_issues(self, label: str) -> list[IssueInfo]:
+    def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
         with self._call(f"list issues labelled {label}", ISSUES_READ):
             listing = PaginatedList(
                 Issue,
                 self._repo.requester,
                 f"{self._repo.url}/issues",
-                {"state": "open", "labels": label},
+                {"state": state, "labels": label},
                 attributesTransformer=_keep_pr_marker,
             )
             return [self._issue_info(i) for i in listing if i.pull_request is None]
@@ -329,6 +343,168 @@ class GitHubForge:
                 f"{self._repo.url}/releases/{_release_id(note)}",
                 input={"make_latest": "true"},
             )
+
+    # ------------------------------------------------------------------ undo
+    def delete_tag(self, name: str) -> None:
+        with self._call(f"delete tag {name}", CONTENTS_WRITE):
+            url = f"{self._repo.url}/git/refs/tags/{urllib.parse.quote(name, safe='/')}"
+            try:
+                self._repo.requester.requestJsonAndCheck("DELETE", url)
+            except GithubException as exc:
+                # GitHub answers a missing ref with 422 "Reference does not exist", not 404.
+                if exc.status == 422 and "does not exist" in self._github_message(exc):
+                    raise NotFound(f"tag {name} does not exist on {self.repo}") from None
+                raise
+
+    def delete_release(self, note: ReleaseNote) -> None:
+        with self._call(f"delete the release {note.title!r} ({note.tag})", CONTENTS_WRITE):
+            self._repo.requester.requestJsonAndCheck(
+                "DELETE", f"{self._repo.url}/releases/{_release_id(note)}"
+            )
+
+    def issue_comments(self, number: int) -> list[str]:
+        with self._call(f"read the comments of issue #{number}", ISSUES_READ):
+            return [c.body or "" for c in self._repo.get_issue(number).get_comments()]
+
+    def comment_issue(self, number: int, body: str) -> None:
+        with self._call(f"comment on issue #{number}", ISSUES_WRITE):
+            self._repo.get_issue(number).create_comment(body)
+
+    def close_issue(self, number: int, body: str | None = None) -> IssueInfo:
+        with self._call(f"close issue #{number}", ISSUES_WRITE):
+            issue = self._repo.get_issue(number)
+            if body is None:
+                issue.edit(state="closed", state_reason="completed")
+            else:
+                issue.edit(state="closed", state_reason="completed", body=body)
+            return self._issue_info(issue)
+
+    # ------------------------------------------------------------------ workflow runs
+    def workflows(self) -> list[WorkflowInfo]:
+        with self._call("list the workflows", ACTIONS_READ):
+            return [
+                WorkflowInfo(id=w.id, name=w.name, path=w.path, state=w.state)
+                for w in self._repo.get_workflows()
+            ]
+
+    def workflow_runs(
+        self,
+        workflow: str | int,
+        *,
+        status: str | None = None,
+        created: str | None = None,
+        per_page: int | None = None,
+    ) -> Iterator[RunInfo]:
+        """Runs of WORKFLOW (id or file name), newest first. Pages (100 runs each) are fetched
+        as the caller iterates: stopping the iteration stops the paging."""
+        params: dict[str, Any] = {}
+        if status:
+            params["status"] = status
+        if created:
+            params["created"] = created
+        if per_page:
+            params["per_page"] = per_page
+        key = urllib.parse.quote(str(workflow), safe="")
+        listing = PaginatedList(
+            WorkflowRun,
+            self._repo.requester,
+            f"{self._repo.url}/actions/workflows/{key}/runs",
+            params,
+            list_item="workflow_runs",
+        )
+        with self._call(f"list the runs of workflow {workflow}", ACTIONS_READ):
+            for run in listing:
+                yield _run_info(run)
+
+    def workflow_run(self, run_id: int) -> RunInfo:
+        with self._call(f"read workflow run {run_id}", ACTIONS_READ):
+            return _run_info(self._repo.get_workflow_run(run_id))
+
+    def run_jobs(self, run_id: int) -> list[JobInfo]:
+        """The jobs of the run's latest attempt, with their steps."""
+        with self._call(f"list the jobs of workflow run {run_id}", ACTIONS_READ):
+            listing = PaginatedList(
+                WorkflowJob,
+                self._repo.requester,
+                f"{self._repo.url}/actions/runs/{run_id}/jobs",
+                {},
+                list_item="jobs",
+            )
+            return [_job_info(job) for job in listing]
+
+    def job_log(self, job_id: int, max_bytes: int = LOG_MAX_BYTES) -> str | None:
+        """The plain-text log of one job (its last MAX_BYTES), or None when GitHub no longer
+        has it. The API answers a 302 to short-lived storage that must get no token."""
+        url = f"{self._repo.url}/actions/jobs/{job_id}/logs"
+        with self._call(f"read the log of job {job_id}", ACTIONS_READ):
+            try:
+                headers, _ = self._repo.requester.requestBlobAndCheck("GET", url)
+            except UnknownObjectException:
+                return None  # expired or deleted
+            except GithubException as exc:
+                if exc.status == 410:
+                    return None
+                raise
+        location = {k.lower(): v for k, v in headers.items()}.get("location")
+        if not location:
+            raise ServiceError(f"GitHub gave no download location for the log of job {job_id}")
+        return self._download_log(job_id, str(location), max_bytes)
+
+    def _download_log(self, job_id: int, location: str, max_bytes: int) -> str:
+        if self._blob_session is None:
+            self._blob_session = make_session()  # no auth: the URL carries its own signature
+        what = f"download the log of job {job_id}"  # never the URL: its query is a credential
+        try:
+            with self._blob_session.get(location, stream=True, timeout=60) as resp:
+                if resp.status_code != 200:
+                    raise ServiceError(f"cannot {what}: HTTP {resp.status_code}")
+                buf = bytearray()
+                for chunk in resp.iter_content(65536):
+                    buf += chunk
+                    if len(buf) > max_bytes:
+                        del buf[: len(buf) - max_bytes]
+        except requests.RequestException as exc:
+            raise ServiceError(f"cannot {what}: {type(exc).__name__}") from None
+        return buf.decode("utf-8", "replace")
+
+
+def _iso(when: Any) -> str | None:
+    return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run_info(run: WorkflowRun) -> RunInfo:
+    return RunInfo(
+        id=run.id,
+        url=run.html_url,
+        attempt=run.run_attempt or 1,
+        event=run.event,
+        status=run.status,
+        conclusion=run.conclusion,
+        head_branch=run.head_branch,
+        head_sha=run.head_sha,
+        display_title=run.display_title or "",
+        created_at=_iso(run.created_at) or "",
+        run_number=run.run_number,
+        started_at=_iso(run.run_started_at),
+        updated_at=_iso(run.updated_at),
+        workflow=run.name or "",
+    )
+
+
+def _job_info(job: WorkflowJob) -> JobInfo:
+    return JobInfo(
+        id=job.id,
+        name=job.name,
+        status=job.status,
+        conclusion=job.conclusion,
+        url=job.html_url,
+        started_at=_iso(job.started_at),
+        completed_at=_iso(job.completed_at),
+        steps=tuple(
+            StepInfo(number=s.number, name=s.name, status=s.status, conclusion=s.conclusion)
+            for s in job.steps
+        ),
+    )
 
 
 def _common_prefix(names: list[str]) -> str:

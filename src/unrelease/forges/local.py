@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from unrelease.errors import BadInput, ServiceError
+from unrelease.errors import BadInput, NotFound, ServiceError
 from unrelease.forges.base import LabelSpec
 from unrelease.model import IssueInfo, ReleaseNote, TagInfo
 
@@ -124,11 +124,11 @@ class LocalForge:
             labels=tuple(d["labels"]),
         )
 
-    def find_issues(self, label: str) -> list[IssueInfo]:
+    def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
         return [
             self._issue(d)
             for d in self._load("issues")
-            if d["state"] == "open" and label.lower() in (x.lower() for x in d["labels"])
+            if state in ("all", d["state"]) and label.lower() in (x.lower() for x in d["labels"])
         ]
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
@@ -193,3 +193,39 @@ class LocalForge:
         for d in self._load("releases"):
             d["latest"] = int(d["id"]) == int(note.id)
             self._save("releases", int(d["id"]), d)
+
+    # --- undo --------------------------------------------------------------------------------
+    def delete_tag(self, name: str) -> None:
+        if self.resolve_tag(name) is None:
+            raise NotFound(f"tag {name} does not exist in {self.path}")
+        self._git("tag", "-d", name)
+
+    def delete_release(self, note: ReleaseNote) -> None:
+        folder = self.state / "releases"
+        path = folder / f"{int(note.id)}.json"
+        if not path.exists():
+            raise NotFound(f"release {note.id} not found in {self.state}")
+        path.unlink()
+        (folder / f"{int(note.id)}.md").unlink(missing_ok=True)
+
+    def _issue_data(self, number: int) -> dict[str, Any]:
+        data = next((d for d in self._load("issues") if int(d["number"]) == number), None)
+        if data is None:
+            raise NotFound(f"issue {number} not found in {self.state}")
+        return data
+
+    def issue_comments(self, number: int) -> list[str]:
+        return [str(c) for c in self._issue_data(number).get("comments", [])]
+
+    def comment_issue(self, number: int, body: str) -> None:
+        data = self._issue_data(number)
+        data["comments"] = [*data.get("comments", []), body]
+        self._save("issues", number, data)
+
+    def close_issue(self, number: int, body: str | None = None) -> IssueInfo:
+        data = self._issue_data(number)
+        data["state"] = "closed"
+        if body is not None:
+            data["body"] = body
+        self._save("issues", number, data, f"# {data['title']}\n\n{data['body']}")
+        return self._issue(data)

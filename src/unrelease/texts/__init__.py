@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from unrelease.model import Record, Step
+from unrelease.model import Diagnosis, Impact, IssueInfo, Record, Step
 
 RECORD_BEGIN = "<!-- unrelease-record:begin -->"
 RECORD_END = "<!-- unrelease-record:end -->"
@@ -91,12 +94,16 @@ class Texts:
     note_url: str | None = None
     run_url: str | None = None
     record: Record | None = None
+    run: Diagnosis | None = None  # the failed release run, when known
+    impact: Impact | None = None
+    never_published: bool = False  # the failed run put no file of the version on the index
 
     def _vars(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["verb"] = "yanked" if self.mode == "yank" else "removed"
         data["install"] = f'pip install "{self.package}=={self.target}"'
         data["record_block"] = record_block(self.record) if self.record else ""
+        data["cause"] = root_cause_vars(self.run) if self.run else None
         return data
 
     def render(self, template: str) -> str:
@@ -123,8 +130,50 @@ class Texts:
 
 def record_block(record: Record) -> str:
     """The record as a fenced JSON block between markers (backticks escaped so the fence holds)."""
-    text = record.dumps().replace("`", "\\u0060")
+    # Backticks and "<" as JSON escapes: no text in the record can close the fence or the
+    # comment marker around it (a release title or a reason may hold either).
+    text = record.dumps().replace("`", "\\u0060").replace("<", "\\u003c")
     return f"{RECORD_BEGIN}\n```json\n{text}\n```\n{RECORD_END}"
+
+
+def replace_record(body: str, record: Record) -> str:
+    """BODY with its record block replaced by RECORD's (appended when BODY has none)."""
+    block = record_block(record)
+    if _RECORD_RE.search(body or ""):
+        return _RECORD_RE.sub(lambda _: block, body, count=1)
+    return f"{body.rstrip()}\n\n{block}\n"
+
+
+def matching_records(
+    issues: Iterable[IssueInfo], package: str, version: Version
+) -> list[tuple[IssueInfo, Record]]:
+    """The issues whose record is a rollback of PACKAGE VERSION, in the order given: how
+    ``rollback`` finds its own incident issue again and ``undo`` finds what to reverse."""
+    wanted = canonicalize_name(package)
+    out = []
+    for issue in issues:
+        record = find_record(issue.body)
+        if record is None or canonicalize_name(str(record.package)) != wanted:
+            continue
+        try:
+            if Version(str(record.version)) == version:
+                out.append((issue, record))
+        except InvalidVersion:
+            continue
+    return out
+
+
+def release_notice(package: str, version: str, target: str) -> str:
+    """The notice ``--mark-release`` puts at the top of the bad release's notes."""
+    return (
+        f"> [!WARNING]\n> **Withdrawn.** {package} {version} was withdrawn; "
+        f'use {target}: `pip install "{package}=={target}"`\n\n'
+    )
+
+
+def render(template: str, **data: Any) -> str:
+    """Render TEMPLATE (a file beside this module) with DATA."""
+    return _env().get_template(template).render(**data)
 
 
 def find_record(body: str) -> Record | None:
@@ -139,3 +188,32 @@ def find_record(body: str) -> Record | None:
         return Record.from_json(data)
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def root_cause_vars(run: Diagnosis) -> dict[str, Any]:
+    """What the issue's root-cause section shows of RUN, ready for the template."""
+    from unrelease.detect.classify import BY_KEY, UNKNOWN
+
+    cls = BY_KEY.get(run.failure_class, UNKNOWN)
+    # The excerpt is log text anyone who can push may shape: it goes in a fence longer than any
+    # backtick run in it, and cannot carry a record marker that ``find_record`` would read.
+    excerpt = run.excerpt.replace("<!-- unrelease-record", "<!-- (quoted) unrelease-record")
+    longest = max((len(m) for m in re.findall(r"`+", excerpt)), default=0)
+    source = {"display_title": "the run's title, unverified", "given": "given by hand"}.get(
+        run.version_source or "", f"its {run.version_source}"
+    )
+    r = run.reached
+    reached = {
+        "complete": "complete",
+        "partial": "partial",
+        "nothing": "nothing: the release never went out",
+        "unknown": "unknown",
+    }.get(r.state, r.state)
+    return {
+        "label": cls.label,
+        "prevention": cls.prevention,
+        "excerpt": excerpt,
+        "fence": "`" * max(3, longest + 1),
+        "version_source": source,
+        "reached": reached,
+    }
