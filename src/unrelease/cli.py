@@ -22,6 +22,8 @@ from unrelease.errors import BadInput, Refused, UnreleaseError
 if TYPE_CHECKING:
     from unrelease.engine import Outcome
     from unrelease.indexes.base import Index
+    from unrelease.model import Step
+    from unrelease.undo import UndoOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 MARKS = {
@@ -61,7 +63,10 @@ def index_options(f: F) -> F:
 
 def rollback_options(f: F) -> F:
     options = [
-        click.option("--reason", required=True, help="Why the release is withdrawn."),
+        click.option(
+            "--reason",
+            help="Why the release is withdrawn (required, unless --run gives the run's failure).",
+        ),
         click.option("--to", "to", help="Version to go back to (default: newest good one)."),
         click.option(
             "--mode", type=click.Choice(["yank", "delete"]), default="yank", show_default=True
@@ -93,9 +98,22 @@ def rollback_options(f: F) -> F:
             type=click.Choice(["auto", "session", "manual"]),
             default="auto",
             show_default=True,
+            help="PyPI writes: session logs in with PYPI_* variables, manual asks a person; "
+            "auto is session when PYPI_USERNAME and PYPI_PASSWORD are set.",
         ),
-        click.option("--wait-manual", type=click.IntRange(min=0), default=None),
-        click.option("--run", "run_id", help="The failed workflow run (id)."),
+        click.option(
+            "--wait-manual",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="Wait this long for a person's manual step on PyPI, polling the index.",
+        ),
+        click.option(
+            "--run",
+            "run_id",
+            help="The failed release run (id): its root cause goes in the issue, and VERSION "
+            "may be left out.",
+        ),
         click.option(
             "--backup-dir",
             envvar="UNRELEASE_BACKUP_DIR",
@@ -121,8 +139,31 @@ def handle_errors(f: F) -> F:
         except UnreleaseError as exc:
             echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # requests' errors are OSErrors too
+            echo(f"error: {_network_message(exc)} (rerun when it answers)", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _network_message(exc: OSError) -> str:
+    """One line naming the host and what went wrong, never the URL's credentials."""
+    from urllib.parse import urlsplit
+
+    request = getattr(exc, "request", None)
+    host = urlsplit(getattr(request, "url", "") or "").hostname
+    port = urlsplit(getattr(request, "url", "") or "").port
+    where = f"{host}:{port}" if host and port else host or "a service"
+    text = str(exc)
+    if "NameResolution" in text or "Name or service not known" in text:
+        why = "its name does not resolve"
+    elif "refused" in text.lower():
+        why = "connection refused"
+    elif "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+        why = "no answer in time"
+    else:
+        why = type(exc).__name__
+    return f"cannot reach {where}: {why}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,11 +188,12 @@ def main(ctx: click.Context) -> None:
         sys.exit(exc.exit_code)
 
 
-def _open_index(index: str, kind: str) -> Index:
+def _open_index(index: str, kind: str, pypi_auth: str = "manual") -> Index:
+    """Reads need no PyPI login: only a rollback passes its --pypi-auth."""
     from unrelease.config import index_auth
     from unrelease.indexes import open_index
 
-    return open_index(index, kind, auth=index_auth())
+    return open_index(index, kind, auth=index_auth(), pypi_auth=pypi_auth)
 
 
 @main.command()
@@ -196,32 +238,69 @@ def status(package: str, index: str, index_kind: str, as_json: bool) -> None:
     echo(f"latest stable: {stable.version if stable else 'none'}")
 
 
-def _build(package: str, version: str, reason: str, kw: dict[str, Any]) -> Any:
-    """Options → engine (imported here, not at start-up)."""
+def _build(
+    package: str, version: str | None, reason: str | None, kw: dict[str, Any], live: bool = False
+) -> Any:
+    """Options → engine (imported here, not at start-up). LIVE: a real rollback, not a plan."""
     from unrelease.config import github_token, who
     from unrelease.engine import Engine, Options
     from unrelease.forges import open_forge
     from unrelease.versions import check_package_name, parse_version
 
     check_package_name(package)
-    parse_version(version)
+    if version is not None:
+        parse_version(version)
+    elif not kw["run_id"]:
+        raise BadInput("VERSION is missing: give it, or --run ID to take it from the failed run")
     if kw["to"]:
         parse_version(kw["to"], what="--to version")
-    if not reason.strip():
+    if reason is not None and not reason.strip():
         raise BadInput("--reason must not be empty")
+    if reason is None and not kw["run_id"]:
+        raise BadInput("--reason is required (or --run ID to take it from the failed run)")
     labels = [x.strip() for x in (kw["labels"] or f"release,{kw['severity']}").split(",")]
     labels = [x for x in labels if x]
     if not labels:
         raise BadInput("--labels needs at least one label")
     _check_formats(kw["tag_format"], kw["rollback_tag"])
-    run_url = None
     if kw["run_id"] and not str(kw["run_id"]).isdigit():
         raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
     forge = open_forge(kw["repo"], kw["github_url"], github_token())
-    if kw["run_id"] and kw["repo"] and forge.kind == "github":
-        web = kw["github_url"].replace("api.github.com", "github.com").removesuffix("/api/v3")
-        run_url = f"{web.rstrip('/')}/{kw['repo']}/actions/runs/{kw['run_id']}"
-    idx = _open_index(kw["index"], kw["index_kind"])
+    if kw["run_id"] and forge.kind != "github":
+        raise BadInput("--run needs a GitHub repository (--repo OWNER/NAME or GITHUB_REPOSITORY)")
+    idx = _open_index(kw["index"], kw["index_kind"], kw["pypi_auth"])
+    for warning in idx.warnings:
+        echo(f"warning: {warning}", err=True)
+    if kw["wait_manual"] and not idx.manual:
+        raise BadInput("--wait-manual is for manual index steps (--pypi-auth manual on PyPI)")
+    run, impact = None, None
+    if kw["run_id"]:
+        from unrelease.detect import default_reason, for_rollback
+
+        run = for_rollback(
+            forge,  # type: ignore[arg-type]  # a GitHubForge: checked above
+            int(kw["run_id"]),
+            package=package,
+            version=version,
+            index=idx,
+            index_name=kw["index"],
+            tag_format=kw["tag_format"],
+            measure_impact=live,
+        )
+        version = version or run.trusted_version
+        if version is None:
+            title = f" (its title says {run.version}, unverified)" if run.version else ""
+            raise BadInput(
+                f"cannot tell which version run {run.run.id} was shipping{title}: give VERSION"
+            )
+        reason = reason or default_reason(run)
+        impact = run.impact
+    assert version is not None  # checked above
+    assert reason is not None
+    if live and impact is None:
+        from unrelease.detect.impact import PypiStats
+
+        impact = PypiStats().impact(package, version, kw["index"])
     options = Options(
         package=package,
         version=version,
@@ -236,11 +315,14 @@ def _build(package: str, version: str, reason: str, kw: dict[str, Any]) -> Any:
         force=kw["force"],
         mark_release=kw["mark_release"],
         verify_install=kw["verify_install"],
-        run_url=run_url,
+        run_url=run.run.url if run else None,
+        wait_manual=kw["wait_manual"],
         backup_dir=kw["backup_dir"],
         who=who(),
+        run=run,
+        impact=impact,
     )
-    return Engine(options, idx, forge)
+    return Engine(options, idx, forge, notify=lambda text: echo(text, err=True))
 
 
 def _check_formats(tag_format: str, rollback_tag: str) -> None:
@@ -267,11 +349,7 @@ def _report(outcome: Outcome, as_json: bool, dry_run: bool) -> None:
         f"{head}: {plan.options.package} {versions} → {plan.target.version} "
         f"({plan.options.mode} on {plan.index_url})"
     )
-    for s in outcome.steps:
-        text = s.detail or s.action
-        if dry_run and s.status.value == "planned":
-            text = s.action + (f" [{s.detail}]" if s.detail else "")
-        echo(f"  {MARKS.get(s.status.value, '?')} {s.name:<16} {s.status.value:<12} {text}")
+    _print_steps(outcome.steps, dry_run)
     if outcome.issue:
         echo(f"issue: {outcome.issue.url}")
     if outcome.tag:
@@ -284,12 +362,24 @@ def _report(outcome: Outcome, as_json: bool, dry_run: bool) -> None:
         echo(outcome.notice.rstrip())
 
 
+def _print_steps(steps: list[Step], dry_run: bool) -> None:
+    for s in steps:
+        text = s.detail or s.action
+        if dry_run and s.status.value == "planned":
+            text = s.action + (f" [{s.detail}]" if s.detail else "")
+        echo(f"  {MARKS.get(s.status.value, '?')} {s.name:<16} {s.status.value:<12} {text}")
+
+
 def _confirm(engine: Any, plan: Any, yes: bool) -> None:
     if yes or not plan.needs_confirmation:
         return
     o = plan.options
     versions = ", ".join(r.version for r in plan.withdraw)
-    question = f"{o.mode} {o.package} {versions} on {plan.index_url}?"
+    _ask(f"{o.mode} {o.package} {versions} on {plan.index_url}?")
+
+
+def _ask(question: str) -> None:
+    """Ask QUESTION on the terminal; refuse (exit 2) when there is none or the answer is no."""
     if not sys.stdin.isatty():
         raise Refused(f"refusing to {question[:-1]} without --yes: no terminal to ask on")
     if not click.confirm(question, default=False):
@@ -298,10 +388,10 @@ def _confirm(engine: Any, plan: Any, yes: bool) -> None:
 
 @main.command()
 @click.argument("package")
-@click.argument("version")
+@click.argument("version", required=False)
 @rollback_options
 @handle_errors
-def plan(package: str, version: str, reason: str, **kw: Any) -> None:
+def plan(package: str, version: str | None, reason: str | None, **kw: Any) -> None:
     """Show what `rollback` would do, changing nothing."""
     engine = _build(package, version, reason, kw)
     p = engine.plan()
@@ -310,13 +400,14 @@ def plan(package: str, version: str, reason: str, **kw: Any) -> None:
 
 @main.command()
 @click.argument("package")
-@click.argument("version")
+@click.argument("version", required=False)
 @rollback_options
 @handle_errors
-def rollback(package: str, version: str, reason: str, **kw: Any) -> None:
+def rollback(package: str, version: str | None, reason: str | None, **kw: Any) -> None:
     """Withdraw VERSION of PACKAGE, tag the last good commit, open the incident issue and draft
-    the withdrawn note. Safe to rerun: done steps are never done twice."""
-    engine = _build(package, version, reason, kw)
+    the withdrawn note. Safe to rerun: done steps are never done twice. With --run ID, VERSION
+    and --reason may come from the failed release run."""
+    engine = _build(package, version, reason, kw, live=not kw["dry_run"])
     p = engine.plan()
     if kw["dry_run"]:
         _report(engine.preview(p), kw["as_json"], dry_run=True)
@@ -326,6 +417,204 @@ def rollback(package: str, version: str, reason: str, **kw: Any) -> None:
     outcome = engine.run(p)
     _report(outcome, kw["as_json"], dry_run=False)
     sys.exit(outcome.exit_code)
+
+
+@main.command("pypi-login")
+@click.option("--index", "index", default="pypi", show_default=True, help="pypi or testpypi.")
+@click.option("--username", envvar="PYPI_USERNAME", prompt="PyPI username")
+@handle_errors
+def pypi_login(index: str, username: str) -> None:
+    """Log in to PyPI once, interactively, and print a remembered-device value to store as the
+    PYPI_REMEMBER_DEVICE secret: with it and the password, a rollback logs in without a TOTP
+    code and without PyPI's new-device e-mail check (for 30 days)."""
+    from datetime import UTC, datetime
+
+    from unrelease.indexes.warehouse import SITES
+    from unrelease.indexes.warehouse_session import (
+        PypiCredentials,
+        SystemClock,
+        check_totp_secret,
+        remember_device,
+        totp_code,
+    )
+    from unrelease.secrets import register
+
+    site = SITES.get(index.strip().lower(), index.strip())
+    if not site.startswith(("https://", "http://")):
+        raise BadInput(f"--index takes pypi, testpypi or a warehouse URL, not {index!r}")
+    password = click.prompt("PyPI password", hide_input=True)
+    register(password)
+    clock = SystemClock()
+
+    def totp() -> str:
+        answer = click.prompt("TOTP code (6 digits) or the TOTP secret", hide_input=True)
+        answer = answer.replace(" ", "")
+        register(answer)
+        if answer.isdigit() and len(answer) == 6:
+            return str(answer)
+        check_totp_secret(answer)
+        return totp_code(answer, clock)
+
+    creds = PypiCredentials(username.strip(), password)
+    device = remember_device(site, creds, totp, clock)
+    if device is None:
+        echo(
+            "PyPI set no remember-device cookie: the account has no TOTP 2FA, or this "
+            "device is remembered already.",
+            err=True,
+        )
+        sys.exit(1)
+    day = datetime.fromtimestamp(device.expires or 0, UTC).date().isoformat()
+    echo(
+        f"Store this as the PYPI_REMEMBER_DEVICE secret (expires {day}); it is as secret "
+        "as the password:",
+        err=True,
+    )
+    click.echo(device.dumps())  # the one value this command exists to show
+
+
+@main.command()
+@click.argument("package")
+@click.argument("version")
+@index_options
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub, or a local path.")
+@click.option(
+    "--github-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True
+)
+@click.option(
+    "--label", default="release", show_default=True, help="The incident issue's (first) label."
+)
+@click.option(
+    "--backup-dir",
+    envvar="UNRELEASE_BACKUP_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the rollback kept the deleted files  [default: the one in the record]",
+)
+@click.option(
+    "--pypi-auth",
+    type=click.Choice(["auto", "session", "manual"]),
+    default="auto",
+    show_default=True,
+    help="PyPI writes: as for rollback.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the steps; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask (required without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def undo(package: str, version: str, **kw: Any) -> None:
+    """Reverse the rollback of VERSION of PACKAGE from its record: put the withdrawn versions
+    back on the index, delete the rollback tag and the draft note, restore Latest, and close
+    the incident issue with a comment. Safe to rerun."""
+    from unrelease.config import github_token, who
+    from unrelease.forges import open_forge
+    from unrelease.undo import UndoEngine, UndoOptions
+    from unrelease.versions import check_package_name, parse_version
+
+    check_package_name(package)
+    parse_version(version)
+    if not kw["label"].strip():
+        raise BadInput("--label must not be empty")
+    forge = open_forge(kw["repo"], kw["github_url"], github_token())
+    options = UndoOptions(
+        package=package,
+        version=version,
+        label=kw["label"].strip(),
+        index=kw["index"],
+        backup_dir=kw["backup_dir"],
+        who=who(),
+    )
+    engine = UndoEngine(
+        options, forge, lambda url: _open_index(url, kw["index_kind"], kw["pypi_auth"])
+    )
+    p = engine.plan()
+    if kw["dry_run"]:
+        _report_undo(engine.preview(p), kw["as_json"], dry_run=True)
+        return
+    engine.preflight(p)
+    if p.needs_confirmation and not kw["yes"]:
+        planned = "; ".join(s.action for s in p.steps if s.status.value == "planned")
+        _ask(f"undo the rollback of {package} {version} ({planned})?")
+    outcome = engine.run(p)
+    _report_undo(outcome, kw["as_json"], dry_run=False)
+    sys.exit(outcome.exit_code)
+
+
+def _report_undo(outcome: UndoOutcome, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        data = outcome.to_json()
+        data["dry_run"] = dry_run
+        echo(json.dumps(data, indent=2))
+        return
+    record = outcome.record
+    head = "Plan (undo)" if dry_run else "Undo"
+    echo(
+        f"{head}: rollback {record.id} of {outcome.plan.options.package} "
+        f"{', '.join(record.withdrawn)} → {record.to} ({record.mode} on {outcome.plan.index_url})"
+    )
+    _print_steps(outcome.steps, dry_run)
+    echo(f"issue: {outcome.issue.url} ({outcome.issue.state})")
+    if record.undone_at:
+        echo(f"undone at {record.undone_at}")
+
+
+@main.command()
+@click.option(
+    "--workflow",
+    help="The release workflow: file (release.yml), id or name  [default: the one whose name "
+    "says release, publish, pypi or deploy]",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
+    metavar="DATE",
+    help="Failed runs created since DATE (UTC, YYYY-MM-DD[THH:MM:SS])  [default: since the "
+    "last successful run]",
+)
+@click.option("--package", help="The package it releases  [default: named by the logs' files]")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Report at most this many failed runs, newest first (0: no limit).",
+)
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")
+@click.option(
+    "--github-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True
+)
+@click.option("--tag-format", default="v{version}", show_default=True)
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def detect(**kw: Any) -> None:
+    """The failed runs of the release workflow since its last success: the version each was
+    shipping, what of it reached the index, and why it failed (job, step, class, log excerpt).
+    A report: exit 0 even when it finds failures."""
+    from datetime import UTC
+
+    from unrelease.config import github_token
+    from unrelease.detect import Detector
+    from unrelease.detect.impact import PypiStats
+    from unrelease.detect.report import render
+    from unrelease.forges import open_forge
+    from unrelease.versions import check_package_name
+
+    package = check_package_name(kw["package"]) if kw["package"] else None
+    _check_formats(kw["tag_format"], "{to_tag}")
+    forge = open_forge(kw["repo"], kw["github_url"], github_token())
+    if forge.kind != "github":
+        raise BadInput("detect reads GitHub Actions: --repo must be OWNER/NAME on GitHub")
+    since = kw["since"].replace(tzinfo=UTC) if kw["since"] else None
+    detector = Detector(
+        forge,  # type: ignore[arg-type]  # a GitHubForge: checked above
+        index=_open_index(kw["index"], kw["index_kind"]),
+        index_name=kw["index"],
+        package=package,
+        tag_format=kw["tag_format"],
+        stats=PypiStats(),
+    )
+    report = detector.detect(kw["repo"], kw["workflow"], since=since, limit=kw["limit"] or None)
+    echo(json.dumps(report.to_json(), indent=2) if kw["as_json"] else render(report))
 
 
 @main.command()

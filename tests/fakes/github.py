@@ -32,7 +32,12 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.fakes.github_actions import BLOB_PREFIX
+
+if TYPE_CHECKING:
+    from tests.fakes.github_actions import FakeActions
 
 DOCS = "https://docs.github.com/rest"
 API_PREFIX = "/api/v3"
@@ -169,6 +174,7 @@ class FakeGitHub:
         self._comments: dict[int, list[dict[str, Any]]] = {}
         self._releases: dict[int, dict[str, Any]] = {}
         self._latest_id: int | None = None
+        self.actions: FakeActions  # set by _install_routes
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._install_routes()
         self.add_commit("initial commit")
@@ -823,6 +829,8 @@ class FakeGitHub:
                 return _Response(fault.status, payload, dict(fault.headers))
         if path == "/rate_limit" and method == "GET":
             return _Response(200, self._rate_limit_json())
+        if path.startswith(BLOB_PREFIX):  # the log storage a 302 points at: no API auth
+            return self.actions.serve_blob(method, path, query, auth)
         token = ""
         if auth:
             scheme, _, token = auth.partition(" ")
@@ -892,7 +900,10 @@ class FakeGitHub:
         add("POST", r"/releases", self._create_release)
         add("PATCH", r"/releases/(?P<id>\d+)", self._edit_release)
         add("DELETE", r"/releases/(?P<id>\d+)", self._delete_release)
-        # Actions routes (workflow runs, jobs, logs via 302) slot in here with add(...).
+        # Actions: workflows, runs, jobs, logs via 302 (tests/fakes/github_actions.py).
+        from tests.fakes.github_actions import install_actions_routes
+
+        install_actions_routes(self, add)
 
     # git ------------------------------------------------------------------
     def _get_commit(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
@@ -1197,9 +1208,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         resp = fake._handle(
             self.command, split.path, split.query, raw, self.headers.get("Authorization")
         )
-        payload = b"" if resp.body is None else json.dumps(resp.body).encode()
+        raw = isinstance(resp.body, bytes)  # a blob (log text, zip): sent as it is
+        payload = b"" if resp.body is None else resp.body if raw else json.dumps(resp.body).encode()
         self.send_response(resp.status)
-        if resp.body is not None:
+        if resp.body is not None and not raw:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         with fake._lock:
             used = len(fake.requests)
