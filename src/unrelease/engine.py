@@ -35,6 +35,7 @@ from unrelease.model import (
     Status,
     Step,
     TagInfo,
+    exit_code,
 )
 from unrelease.texts import Texts, matching_records, release_notice
 from unrelease.versions import choose_target, find_release, parse_version, to_withdraw
@@ -110,11 +111,7 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        if any(s.status is Status.FAILED for s in self.steps):
-            return 1
-        if any(s.status is Status.PENDING for s in self.steps):
-            return 3
-        return 0
+        return exit_code(self.steps)
 
     def to_json(self) -> dict[str, Any]:
         opts = self.plan.options

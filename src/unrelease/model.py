@@ -56,6 +56,16 @@ class Status(StrEnum):
     PLANNED = "planned"
 
 
+def exit_code(steps: list[Step]) -> int:
+    """The CLI's exit code for a run's steps: 1 when one failed (a rerun resumes), 3 when one
+    waits on a person, else 0."""
+    if any(s.status is Status.FAILED for s in steps):
+        return 1
+    if any(s.status is Status.PENDING for s in steps):
+        return 3
+    return 0
+
+
 @dataclass
 class Step:
     """One observe → apply → verify unit of a rollback."""

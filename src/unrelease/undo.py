@@ -36,7 +36,16 @@ from unrelease.errors import BadInput, NotFound, Refused, ServiceError, Unreleas
 from unrelease.forges.base import Forge
 from unrelease.indexes.base import Index, sha256_of
 from unrelease.indexes.simple import file_version
-from unrelease.model import IssueInfo, Record, Release, ReleaseNote, Status, Step, TagInfo
+from unrelease.model import (
+    IssueInfo,
+    Record,
+    Release,
+    ReleaseNote,
+    Status,
+    Step,
+    TagInfo,
+    exit_code,
+)
 from unrelease.texts import matching_records, release_notice, render, replace_record
 from unrelease.versions import find_release, parse_version
 
@@ -92,11 +101,7 @@ class UndoOutcome:
 
     @property
     def exit_code(self) -> int:
-        if any(s.status is Status.FAILED for s in self.steps):
-            return 1
-        if any(s.status is Status.PENDING for s in self.steps):
-            return 3
-        return 0
+        return exit_code(self.steps)
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``rollback --json`` prints, plus what undo restored and when."""
