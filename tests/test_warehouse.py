@@ -15,6 +15,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.fakes.warehouse import FakeWarehouse
 from tests.test_rollback_github import seed_repo
+from unrelease import clock as clock_mod
 from unrelease.indexes import warehouse as warehouse_mod
 from unrelease.indexes import warehouse_session
 from unrelease.texts import find_record
@@ -123,13 +124,22 @@ def test_yank_through_the_web_session(wh: FakeWarehouse, gh: FakeGitHub) -> None
 
 
 def test_index_requests_for_one_yank_from_a_cold_session(wh: FakeWarehouse, gh: FakeGitHub) -> None:
-    """The budget: 7 requests to PyPI, login and verification included."""
+    """Every request PyPI sees for one yank, login and verification included: 8 (the goal was
+    7; reading the outcome from the flash messages, as warehouse means it, is the eighth)."""
     wh.clear_log()
     result = run(wh, gh)
     assert result.exit_code == 0, result.stderr
     paths = [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests]
-    assert len(paths) <= 7, paths
-    assert wh.count("POST") == 3  # login, TOTP, yank
+    assert paths == [
+        f"GET /pypi/{PKG.lower()}/json",  # the plan
+        "GET /account/login/",  # session + CSRF token
+        "POST /account/login/",
+        "POST /account/two-factor/",  # the code goes with the login form's token
+        f"GET /manage/project/{PKG}/release/1.2.0/",  # preflight: role, 2FA, re-auth
+        f"POST /manage/project/{PKG}/release/1.2.0/",  # the yank, on the page read above
+        "GET /_includes/unauthed/flash-messages/",  # its outcome
+        f"GET /pypi/{PKG.lower()}/json",  # verify
+    ]
 
 
 def test_remembered_device_skips_totp_and_warns_before_expiry(
@@ -216,7 +226,7 @@ def test_password_lockout_is_reported_not_retried(wh: FakeWarehouse, gh: FakeGit
         run(wh, gh, env=creds(PYPI_PASSWORD="wrong"))
     wh.clear_log()
     result = run(wh, gh, env=creds(PYPI_PASSWORD="wrong"))
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # a person waits it out
     assert "locked" in result.stderr and "never retries" in result.stderr
     assert wh.count("POST", "/account/login/") == 1
 
@@ -236,9 +246,8 @@ def test_stale_reauthentication_is_answered(
     """The index chain runs after the forge's first writes; a session older than 30 minutes
     meets the password page, which is answered with the password."""
     index = session_index(wh, clock)
-    index.check_auth(PKG, "1.2.0")
-    clock.advance(31 * 60)
-    index.web._pages.clear()  # a page read before the wait is stale too
+    index.check_auth(PKG, "1.2.0")  # reads the page the yank will post
+    clock.advance(31 * 60)  # the GitHub work took long: the post meets the password page
     index.yank(PKG, "1.2.0", REASON)
     assert wh.release_state(PKG, "1.2.0")["yanked"] is True
     assert wh.count("POST", "/account/reauthenticate/") == 1
@@ -418,6 +427,27 @@ def test_manual_wait_gives_up_when_bounded(
     result = run(wh, gh, "--wait-manual", "60", env={})
     assert result.exit_code == 3
     assert 60 <= clock.time() - before <= 90
+
+
+def test_manual_wait_is_one_bound_for_all_versions(
+    wh: FakeWarehouse, gh: FakeGitHub, clock: FakeClock
+) -> None:
+    real_sleep = clock.sleep
+    acted: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the person yanks 1.2.0 only, during the first wait
+        if not acted:
+            acted.append(seconds)
+            person_yanks(wh, "1.2.0", REASON)
+        real_sleep(seconds)
+
+    clock.sleep = sleep  # type: ignore[method-assign]
+    before = clock.time()
+    result = run(wh, gh, "--wait-manual", "60", "--to", "1.0.0", env={})
+    assert result.exit_code == 3
+    statuses = [s["status"] for s in result.json["steps"][:2]]
+    assert statuses == ["done", "pending"]
+    assert 60 <= clock.time() - before <= 61  # not 60 s more for the second version
     assert wh.count("GET", f"/pypi/{PKG}/json") <= 12
 
 
@@ -436,7 +466,7 @@ def test_pypi_login_prints_a_remembered_device_that_a_rollback_can_use(
 
     from unrelease.cli import main
 
-    monkeypatch.setattr(warehouse_session, "SystemClock", lambda: clock)
+    monkeypatch.setattr(clock_mod, "SystemClock", lambda: clock)
     code = pyotp.TOTP(TOTP).at(clock.time())
     out = CliRunner().invoke(
         main,
@@ -462,7 +492,7 @@ def test_pypi_login_explains_the_confirmation_email(
 
     from unrelease.cli import main
 
-    monkeypatch.setattr(warehouse_session, "SystemClock", lambda: clock)
+    monkeypatch.setattr(clock_mod, "SystemClock", lambda: clock)
     wh.set_known_ip(USER, False)
     out = CliRunner().invoke(
         main,
@@ -471,6 +501,7 @@ def test_pypi_login_explains_the_confirmation_email(
     )
     assert out.exit_code == 3
     assert "Unrecognized login" in out.stderr
+    assert "open the link in that e-mail from this machine" in out.stderr
     assert TOTP not in out.output
 
 
@@ -522,6 +553,8 @@ def test_api_path_urls_are_refused_with_the_site_root_hint(gh: FakeGitHub) -> No
         ("POST", r"^/account/login/", 502, "yank", "ServiceError", "login answered HTTP 502"),
         ("POST", r"^/account/login/", 429, "yank", "WaitingOnPerson", "HTTP 429"),
         ("POST", r"^/account/two-factor/", 502, "yank", "ServiceError", "2FA answered HTTP 502"),
+        # an outage during 2FA is an outage, not a security-key-only account
+        ("*", r"^/account/two-factor/", 500, "yank", "ServiceError", "2FA answered HTTP 500"),
         ("GET", r"^/manage/project/", 404, "yank", "ServiceError", "(404)"),
         ("GET", r"^/manage/project/", 500, "yank", "ServiceError", "HTTP 500 for"),
         ("POST", r"^/manage/project/", 502, "yank", "ServiceError", "HTTP 502 to the form"),
@@ -544,7 +577,7 @@ def test_faults_become_specific_errors_and_change_nothing(
 
     index = session_index(wh, clock)
     rels = index.releases(PKG)
-    wh.fail(method, path, status, times=None if status == 503 else 1)
+    wh.fail(method, path, status, times=None if method == "*" or status == 503 else 1)
     (rel,) = [r for r in rels if r.version == "1.2.0"]
     call = {
         "yank": lambda: index.yank(PKG, "1.2.0", REASON),
@@ -667,3 +700,75 @@ def test_undo_of_a_delete_on_pypi_is_refused(
     assert result.exit_code == 2
     assert "file name" in result.stderr.lower() or "filename" in result.stderr.lower()
     assert gh.writes() == []
+
+
+def test_a_second_run_never_reuses_the_totp_step_of_the_first(
+    wh: FakeWarehouse, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes (a rollback, then its undo) inside one 30 s step: PyPI would refuse the
+    same code, so the second waits for the next step instead of failing."""
+    session_index(wh, clock).check_auth()
+    monkeypatch.setattr(warehouse_session, "_used_steps", {})  # a new process
+    before = clock.time()
+    session_index(wh, clock).check_auth()
+    assert 0 < clock.time() - before <= 31
+    assert sorted(wh.logged_in_users()) == [USER]
+
+
+def test_an_expired_two_factor_step_is_reported_not_taken_for_a_login(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    import requests
+
+    from unrelease.errors import ServiceError
+    from unrelease.indexes.warehouse_session import PypiCredentials, WebSession
+
+    def slow_person() -> str:
+        clock.advance(400)  # the 2FA step is valid for 300 s
+        return pyotp.TOTP(TOTP).at(clock.time())
+
+    web = WebSession(
+        wh.url, requests.Session(), PypiCredentials(USER, PASSWORD), clock, totp=slow_person
+    )
+    with pytest.raises(ServiceError, match="did not finish the 2FA step") as err:
+        web.login(remember=True)
+    assert err.value.hint and "5 minutes" in err.value.hint
+    assert not web.logged_in
+
+
+def test_reruns_on_a_stale_api_see_the_change_done(wh: FakeWarehouse, clock: FakeClock) -> None:
+    index = session_index(wh, clock)
+    index.yank(PKG, "1.2.0", REASON)
+    index.delete_release(PKG, "1.1.0")
+    wh.stale_reads = 5  # the CDN still shows both as they were
+    again = session_index(wh, clock)
+    again.yank(PKG, "1.2.0", REASON)  # no yank form: yanked already
+    again.delete_release(PKG, "1.1.0")  # its page is gone: deleted already
+    assert [a for _, _, a, _ in wh.journal] == ["yank release", "remove release"]
+
+
+def test_each_write_raises_the_serial_reads_wait_for(wh: FakeWarehouse, clock: FakeClock) -> None:
+    index = session_index(wh, clock)
+    index.releases(PKG)
+    index.yank(PKG, "1.2.0", REASON)
+    index.yank(PKG, "1.1.0", REASON)
+    wh.stale_reads = 1  # one answer from before the second yank
+    rels = {r.version: r for r in index.releases(PKG)}
+    assert rels["1.2.0"].yanked and rels["1.1.0"].yanked
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    from unrelease.indexes.warehouse_session import PypiCredentials, RememberedDevice
+
+    creds = PypiCredentials(USER, PASSWORD, TOTP, RememberedDevice("cookie-xyz", 1.0))
+    assert PASSWORD not in repr(creds) and TOTP not in repr(creds)
+    assert "cookie-xyz" not in repr(creds) and "cookie-xyz" not in repr(creds.remember_device)
+
+
+def test_auto_probe_recognises_a_warehouse_site(wh: FakeWarehouse) -> None:
+    from unrelease.indexes import open_index
+
+    index = open_index(wh.url, "auto", pypi_auth="manual")
+    assert isinstance(index, warehouse_mod.WarehouseIndex)
+    assert index.probe_note and "warehouse" in index.probe_note
+    assert [r.version for r in index.releases(PKG)] == list(VERSIONS)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from unrelease import __version__
-from unrelease.errors import BadInput, Refused, UnreleaseError
+from unrelease.errors import BadInput, Refused, UnreleaseError, WaitingOnPerson
 
 if TYPE_CHECKING:
     from unrelease.engine import Outcome
@@ -429,10 +429,10 @@ def pypi_login(index: str, username: str) -> None:
     code and without PyPI's new-device e-mail check (for 30 days)."""
     from datetime import UTC, datetime
 
+    from unrelease.clock import SystemClock
     from unrelease.indexes.warehouse import SITES
     from unrelease.indexes.warehouse_session import (
         PypiCredentials,
-        SystemClock,
         check_totp_secret,
         remember_device,
         totp_code,
@@ -456,7 +456,16 @@ def pypi_login(index: str, username: str) -> None:
         return totp_code(answer, clock)
 
     creds = PypiCredentials(username.strip(), password)
-    device = remember_device(site, creds, totp, clock)
+    try:
+        device = remember_device(site, creds, totp, clock)
+    except WaitingOnPerson as exc:
+        if "new-device" not in exc.message:
+            raise
+        raise WaitingOnPerson(
+            exc.message,
+            hint="open the link in that e-mail from this machine (PyPI checks the IP), then run "
+            "`unrelease pypi-login` again (with the next TOTP code, 30 s later)",
+        ) from None
     if device is None:
         echo(
             "PyPI set no remember-device cookie: the account has no TOTP 2FA, or this "

@@ -627,10 +627,11 @@ class Engine:
                 except UnreleaseError as exc:
                     log.warning("could not put the manual steps in the issue: %s", exc)
 
-    def _wait_manual(self, rel: Release, step: Step) -> None:
-        """Poll the index (bounded) until the person's change shows; else leave it pending."""
-        seconds = float(self.o.wait_manual or 0)
-        if seconds <= 0:
+    def _wait_manual(self, rel: Release, step: Step, deadline: float) -> None:
+        """Poll the index until the person's change shows, at most until DEADLINE (one bound
+        for the whole run, however many versions); else leave the step pending."""
+        seconds = deadline - self.index.clock.time()
+        if not self.o.wait_manual or seconds <= 0:
             return
         version = Version(rel.version)
 
@@ -650,10 +651,11 @@ class Engine:
             self.notify(f"{rel.version} still not withdrawn after {seconds:.0f} s")
 
     def _index_steps(self, plan: Plan, steps: dict[str, Step], out: Outcome) -> None:
+        deadline = self.index.clock.time() + float(self.o.wait_manual or 0)
         for rel in plan.withdraw:
             step = steps[f"index:{rel.version}"]
             if step.status is Status.PENDING:
-                self._wait_manual(rel, step)
+                self._wait_manual(rel, step, deadline)
                 if step.status is Status.PENDING:
                     steps["verify"].status = Status.PENDING
                     steps["verify"].detail = "after the manual step(s); rerun to finish"

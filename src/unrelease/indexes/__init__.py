@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
 from unrelease import secrets
+from unrelease.clock import Clock
 from unrelease.errors import AuthError, BadInput
 from unrelease.http import make_session
 from unrelease.indexes.base import Capabilities, Index
@@ -15,7 +17,7 @@ from unrelease.indexes.devpi import DevpiIndex
 from unrelease.indexes.pypiserver import PypiserverIndex
 from unrelease.indexes.simple import safe_url
 from unrelease.indexes.warehouse import SITES, WarehouseIndex
-from unrelease.indexes.warehouse_session import Clock, PypiCredentials
+from unrelease.indexes.warehouse_session import PypiCredentials
 
 __all__ = [
     "KINDS",
@@ -96,7 +98,7 @@ def open_index(
     session = make_session(auth)
     if kind != "auto":
         return _ADAPTERS[kind](base, session)
-    return _probe(base, session)
+    return _probe(base, session, lambda: _warehouse(base, pypi_auth, pypi_creds, clock))
 
 
 def _warehouse(
@@ -107,9 +109,10 @@ def _warehouse(
     return WarehouseIndex(base, make_session(), creds=creds, auth_mode=pypi_auth, clock=clock)
 
 
-def _probe(base: str, session: requests.Session) -> Index:
+def _probe(base: str, session: requests.Session, warehouse: Callable[[], WarehouseIndex]) -> Index:
     """One GET of the base URL, asking for JSON: devpi answers its index config, pypiserver
-    (which has no JSON there) its HTML welcome page, which names itself."""
+    (which has no JSON there) its HTML welcome page, which names itself, and a warehouse site
+    its home page, which pulls in warehouse's ``/_includes/`` fragments."""
     parts = urlsplit(base)
     # devpi redirects ``/user/index/`` to ``/user/index``; ask for the latter, skip the hop.
     # ``no_projects`` keeps devpi from listing every project of the index.
@@ -139,7 +142,15 @@ def _probe(base: str, session: requests.Session) -> Index:
         index = PypiserverIndex(base, session)
         index.probe_note = f"{base} is pypiserver: its root page names pypiserver"
         return index
-    hint = "give the base URL of a pypiserver or of a devpi index (http://host:port/USER/INDEX/)"
+    if resp.status_code == 200 and 'data-html-include="/_includes/' in resp.text[:50000]:
+        site = warehouse()
+        site.probe_note = f"{base} is warehouse (PyPI's software): its home page includes "
+        site.probe_note += "warehouse's /_includes/ fragments"
+        return site
+    hint = (
+        "give the base URL of a pypiserver or of a devpi index (http://host:port/USER/INDEX/), "
+        "or pass --index-kind"
+    )
     if parts.path.rstrip("/").endswith("/simple"):
         hint = "give the server's base URL, without /simple/"
     raise BadInput(

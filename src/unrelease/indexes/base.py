@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from unrelease.clock import Clock, SystemClock
 from unrelease.errors import Refused, ServiceError
 from unrelease.model import DistFile, Release
 
@@ -66,6 +67,7 @@ class Index:
         self.url = url.rstrip("/") + "/"
         self.session = session
         self.warnings: list[str] = []  # for the person running the tool, printed at start
+        self.clock: Clock = SystemClock()  # waits and polls go by it
 
     # --- reads -----------------------------------------------------------------------------
     @property

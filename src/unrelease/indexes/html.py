@@ -96,8 +96,9 @@ def forms(html: str) -> list[Form]:
                 continue
             if el.tag == "input":
                 kind = el.attrs.get("type", "text").lower()
-                if kind in ("checkbox", "radio") and "checked" not in el.attrs:
-                    form.fields.setdefault(name, "")
+                if kind in ("checkbox", "radio"):
+                    checked = "checked" in el.attrs
+                    form.fields[name] = el.attrs.get("value", "on") if checked else ""
                     continue
                 form.fields[name] = el.attrs.get("value", "")
             elif el.tag in ("textarea", "select", "button"):
@@ -121,7 +122,10 @@ def flash_messages(html: str) -> list[tuple[str, str]]:
     ``warning`` or ``info``."""
     out = []
     for node in _parse(html).walk():
-        level = next((lv for lv in _LEVELS if f"notification-bar--{lv}" in node.classes()), None)
+        classes = node.classes()
+        level = next((lv for lv in _LEVELS if f"notification-bar--{lv}" in classes), None)
+        if level is None and "notification-bar" in classes:
+            level = "info"  # warehouse's default queue carries no level class
         if level is None:
             continue
         messages = [n for n in node.walk() if "notification-bar__message" in n.classes()]

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from unrelease.clock import Clock, SystemClock
 from unrelease.errors import BadInput, NotFound, Refused, ServiceError
 from unrelease.indexes import html
 from unrelease.indexes.base import Capabilities, Index, ManualStep
 from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status
-from unrelease.indexes.warehouse_session import Clock, PypiCredentials, SystemClock, WebSession
+from unrelease.indexes.warehouse_session import PypiCredentials, WebSession
 from unrelease.model import DistFile, Release
 
 SITES = {"pypi": "https://pypi.org/", "testpypi": "https://test.pypi.org/"}
@@ -62,6 +63,7 @@ class WarehouseIndex(Index):
         self._min_serial = 0  # reads wait until the API shows at least this serial
         self._names: dict[str, str] = {}  # canonical → the project name as PyPI stores it
         self._versions: dict[tuple[str, str], str] = {}  # (canonical, normalised) → as stored
+        self._last_page = ""  # the management page that had no form for the last action
         if creds is not None and creds.remember_device is not None:
             warning = creds.remember_device.expiry_warning(self.clock.time())
             if warning:
@@ -201,10 +203,17 @@ class WarehouseIndex(Index):
         page = web.manage_page(path)
         form = pick(html.forms(page))
         if form is None:
+            if "quarantine" in html.page_text(page).lower():
+                raise Refused(
+                    f"{self.url} holds {package} {version} in quarantine: it cannot be changed",
+                    hint="PyPI's admins must release it first (https://pypi.org/help/#admin-"
+                    "intervention); nothing was changed",
+                )
+            self._last_page = page
             return False
-        before = self.serial
         web.submit(path, form, values(form), success=success)
-        self._min_serial = max(self._min_serial, before + 1)
+        # Reads from now on wait until the API shows this write (one serial per write).
+        self._min_serial = max(self._min_serial, self.serial) + 1
         return True
 
     def yank(self, package: str, version: str, reason: str) -> None:
@@ -216,8 +225,10 @@ class WarehouseIndex(Index):
             lambda f: {"confirm_yank_version": stored, "yanked_reason": reason},
             f"Yanked release '{stored}'",
         )
-        if not done:
-            self._already(package, version, "yank", lambda r: r.yanked)
+        if not done and html.find_form(self._last_page, "confirm_delete_version") is None:
+            # Warehouse hides the yank form only when the release is yanked; the release's
+            # delete form shows the page is the release's own.
+            raise ServiceError(f"the management page of {package} {version} has no yank form")
 
     def unyank(self, package: str, version: str) -> None:
         _, stored = self._stored(package, version)
@@ -231,7 +242,8 @@ class WarehouseIndex(Index):
                     f
                     for f in forms
                     if f.has("confirm_unyank_version")
-                    and urlsplit(f.action).path.rstrip("/") == release_path.rstrip("/")
+                    and unquote(urlsplit(f.action).path).rstrip("/")
+                    == unquote(release_path).rstrip("/")
                 ),
                 None,
             )
@@ -245,17 +257,20 @@ class WarehouseIndex(Index):
             on_list=True,
         )
         if not done:
-            self._already(package, version, "unyank", lambda r: not r.yanked)
+            return  # no un-yank form for it on the list: it is not yanked
 
     def delete_release(self, package: str, version: str, *, force: bool = False) -> None:
         _, stored = self._stored(package, version)
-        done = self._act(
-            package,
-            version,
-            lambda fs: next((f for f in fs if f.has("confirm_delete_version")), None),
-            lambda f: {"confirm_delete_version": stored},
-            f"Deleted release '{stored}'",
-        )
+        try:
+            done = self._act(
+                package,
+                version,
+                lambda fs: next((f for f in fs if f.has("confirm_delete_version")), None),
+                lambda f: {"confirm_delete_version": stored},
+                f"Deleted release '{stored}'",
+            )
+        except NotFound:
+            return  # the release's page is gone: it was deleted (a stale read planned this)
         if not done:
             raise ServiceError(f"the management page of {package} {version} has no delete form")
 
@@ -280,15 +295,6 @@ class WarehouseIndex(Index):
             raise ServiceError(
                 f"no delete form for {file.filename} on the management page of {package} {version}"
             )
-
-    def _already(
-        self, package: str, version: str, what: str, check: Callable[[Release], bool]
-    ) -> None:
-        rel = next(
-            (r for r in self.releases(package) if Version(r.version) == Version(version)), None
-        )
-        if rel is None or not check(rel):
-            raise ServiceError(f"the management page of {package} {version} has no {what} form")
 
     # --- the manual path -----------------------------------------------------------------------
     def manual_step(

@@ -10,19 +10,27 @@ is a specific error with the next action for a person. A login is never retried 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from unrelease import secrets
-from unrelease.errors import AuthError, BadInput, Refused, ServiceError, WaitingOnPerson
+from unrelease.clock import Clock, SystemClock
+from unrelease.errors import (
+    AuthError,
+    BadInput,
+    NotFound,
+    Refused,
+    ServiceError,
+    WaitingOnPerson,
+)
 from unrelease.indexes import html
 
 TOTP_STEP = 30
@@ -30,26 +38,12 @@ REMEMBER_PREFIX = "unrelease-rd1."
 MANUAL_HINT = "or do it by hand: --pypi-auth manual prints the link and the text to type"
 
 
-class Clock(Protocol):
-    def time(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
 # --- credentials ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RememberedDevice:
     """The ``remember_device`` cookie, with its expiry when ``unrelease pypi-login`` made it."""
 
-    cookie: str
+    cookie: str = field(repr=False)
     expires: float | None = None
 
     @classmethod
@@ -93,9 +87,9 @@ class RememberedDevice:
 @dataclass(frozen=True)
 class PypiCredentials:
     username: str
-    password: str
-    totp_secret: str | None = None
-    remember_device: RememberedDevice | None = None
+    password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+    remember_device: RememberedDevice | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PypiCredentials | None:
@@ -144,21 +138,54 @@ _used_steps: dict[str, int] = {}
 _used_lock = threading.Lock()
 
 
+def _steps_file() -> Path:
+    """Where the last TOTP step used per secret is kept, so that two runs on one machine (a
+    rollback, then its undo) never send PyPI the same code. Keys are hashes, never secrets."""
+    base = os.environ.get("UNRELEASE_CACHE_DIR") or os.environ.get("RUNNER_TEMP")
+    if base:
+        return Path(base) / "unrelease-totp-steps.json"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "unrelease" / "totp-steps.json"
+
+
+def _last_step(key: str) -> int:
+    try:
+        data = json.loads(_steps_file().read_text("utf-8"))
+        return int(data.get(key, -1)) if isinstance(data, dict) else -1
+    except (OSError, ValueError, TypeError):
+        return -1
+
+
+def _remember_step(key: str, step: int) -> None:
+    path = _steps_file()
+    try:
+        data = json.loads(path.read_text("utf-8")) if path.exists() else {}
+        data = data if isinstance(data, dict) else {}
+        data[key] = step
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data), "utf-8")
+    except (OSError, ValueError):
+        pass  # best effort: the in-process record still holds
+
+
 def totp_code(secret: str, clock: Clock) -> str:
-    """The current code. PyPI refuses a code accepted before: when this process already used
-    the current step's code, wait (at most one step) for the next one."""
+    """The current code. PyPI refuses a code accepted before: when this process, or an earlier
+    run on this machine, already used the current step's code, wait (at most one step) for
+    the next one."""
     import pyotp
 
-    key = hashlib.sha256(secret.encode()).hexdigest()
+    key = hashlib.sha256(b"unrelease-totp:" + secret.encode()).hexdigest()[:32]
     with _used_lock:
+        used = max(_used_steps.get(key, -1), _last_step(key))
         now = clock.time()
         step = int(now // TOTP_STEP)
-        if _used_steps.get(key, -1) >= step:
+        if used >= step:
             clock.sleep(min(TOTP_STEP + 1.0, (step + 1) * TOTP_STEP - now + 0.5))
             step = int(clock.time() // TOTP_STEP)
-            if _used_steps.get(key, -1) >= step:  # pragma: no cover - a clock that stands still
+            if used >= step:  # pragma: no cover - a clock that stands still
                 raise ServiceError("no fresh TOTP step came; the clock did not advance")
         _used_steps[key] = step
+        _remember_step(key, step)
         return pyotp.TOTP(secret).at(step * TOTP_STEP)
 
 
@@ -233,8 +260,8 @@ class WebSession:
 
     # --- login ----------------------------------------------------------------------------
     def login(self, *, next_path: str = "/manage/projects/", remember: bool = False) -> None:
-        """Log in once. Raises AuthError (wrong credentials, lockout), WaitingOnPerson (device
-        confirmation, rate limit, security-key-only account)."""
+        """Log in once. Raises AuthError (wrong credentials: exit 2), WaitingOnPerson (device
+        confirmation, lockout, rate limit, security-key-only account: exit 3)."""
         if self.creds.remember_device is not None:
             self.session.cookies.set(
                 "remember_device",
@@ -268,10 +295,10 @@ class WebSession:
         self.logged_in = True
         self._pages.clear()
 
-    def _login_refused(self, page: str) -> AuthError:
+    def _login_refused(self, page: str) -> AuthError | WaitingOnPerson:
         text = html.page_text(page).lower()
         if "too many" in text or "locked out" in text:
-            return AuthError(
+            return WaitingOnPerson(
                 f"{self.name} locked the login of {self.creds.username} after too many failed "
                 "attempts",
                 hint="wait until the lockout ends (minutes), check PYPI_PASSWORD, then rerun "
@@ -305,9 +332,11 @@ class WebSession:
             raise self._retry_after(resp)
         if resp.status_code == 200 or resp.status_code >= 500:
             # Warehouse fails a TOTP post for an account without TOTP (a 500); its 2FA page
-            # then shows what the account has.
-            page = resp.text if resp.status_code == 200 else self.session.get(url).text
-            if html.find_form(page, "totp_value") is None:
+            # then shows what the account has. Only a page that answers can say so.
+            page = resp if resp.status_code == 200 else self.session.get(url)
+            if page.status_code != 200 or html.find_form(page.text, "username", "password"):
+                raise ServiceError(f"{self.name} 2FA answered HTTP {resp.status_code}")
+            if html.find_form(page.text, "totp_value") is None:
                 raise WaitingOnPerson(
                     f"{self.creds.username} on {self.name} has only a security key (WebAuthn) as "
                     "second factor: automation cannot log in",
@@ -318,12 +347,21 @@ class WebSession:
                 raise ServiceError(f"{self.name} 2FA answered HTTP {resp.status_code}")
             raise AuthError(
                 f"{self.name} refused the TOTP code for {self.creds.username}",
-                hint="check PYPI_TOTP_SECRET and that this machine's clock is right",
+                hint="check PYPI_TOTP_SECRET and this machine's clock; if another run logged "
+                "in with a code in the last 30 s, PyPI refuses that code again: rerun after 30 s",
             )
         if resp.status_code not in (301, 302, 303):
             raise ServiceError(f"{self.name} 2FA answered HTTP {resp.status_code}")
-        if self._location(resp).startswith("/account/confirm-login/"):
+        where = self._location(resp)
+        if where.startswith("/account/confirm-login/"):
             raise new_device_error(self.creds.username, self.name)
+        if where.startswith(("/account/login/", "/account/two-factor/")):
+            said = "; ".join(text for _, text in self.flash()) or f"sent back to {where}"
+            raise ServiceError(
+                f"{self.name} did not finish the 2FA step for {self.creds.username}: {said}",
+                hint="the step is valid for 5 minutes after the password: rerun (and give the "
+                "code within that time)",
+            )
         self.remembered = resp.cookies.get("remember_device") or self.session.cookies.get(
             "remember_device", path="/account/login/"
         )
@@ -382,13 +420,13 @@ class WebSession:
                 + MANUAL_HINT,
             )
         if resp.status_code == 404:
-            raise ServiceError(f"{self.name} has no page {path} for {self.creds.username} (404)")
+            raise NotFound(f"{self.name} has no page {path} for {self.creds.username} (404)")
         raise ServiceError(f"{self.name} answered HTTP {resp.status_code} for {path}")
 
     def submit(self, path: str, form: html.Form, values: Mapping[str, str], *, success: str) -> str:
         """POST FORM (read from PATH) with VALUES; return the success flash or raise the
-        failure warehouse reported. Success is known from the redirect where it tells, else
-        from the flash messages."""
+        failure warehouse reported there. Each outcome is read from the flash messages (which
+        reading also clears); the redirect is the fallback only when they are empty."""
         self._pages.pop(path, None)  # a page is used for one post only
         data = {**form.fields, **values}
         action = urljoin(self.url(path), form.action or path)
@@ -401,13 +439,14 @@ class WebSession:
         if resp.status_code not in (301, 302, 303):
             raise ServiceError(f"{self.name} answered HTTP {resp.status_code} to the form")
         where = self._location(resp)
-        if where.rstrip("/").endswith("/releases") and success:
-            return success  # warehouse redirects to the releases list only on success
         messages = self.flash()
         for level, text in messages:
             if level == "success" and text.startswith(success):
                 return text
-        raise self._failure([t for lvl, t in messages if lvl != "success"], where)
+        failures = [t for lvl, t in messages if lvl != "success"]
+        if not failures and where.rstrip("/").endswith("/releases"):
+            return success  # warehouse redirects to the releases list only on success
+        raise self._failure(failures, where)
 
     def flash(self) -> list[tuple[str, str]]:
         resp = self.session.get(self.url("/_includes/unauthed/flash-messages/"))
