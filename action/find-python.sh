@@ -9,7 +9,7 @@ ok = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <=
 print(sys.executable if ok else "")'
 
 found=""
-if command -v python3 >/dev/null 2>&1 && out=$(python3 -c "$check" 2>/dev/null); then
+if command -v python3 >/dev/null 2>&1 && out=$(python3 -I -c "$check" 2>/dev/null); then
   found=$out
 fi
 if [ -n "$found" ] && [ -x "$found" ]; then

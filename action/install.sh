@@ -9,6 +9,9 @@
 #
 # UNRELEASE_ACTION_VENV=DIR (documented test and air-gap switch): use the existing environment
 # DIR as it is instead of installing; it must already have unrelease and its dependencies.
+#
+# Every Python runs with -I: the working directory (the workspace) is not on sys.path, so no
+# module there (a packaging/ or pip/) can stand in for the real one.
 set -euo pipefail
 
 action_path=${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}
@@ -27,7 +30,7 @@ else
     exit 1
   fi
   requirements="$action_path/action/requirements.txt"
-  key=$("$base" - "$requirements" "$action_path" <<'PY'
+  key=$("$base" -I - "$requirements" "$action_path" <<'PY'
 import hashlib, sys
 h = hashlib.sha256(open(sys.argv[1], "rb").read())
 h.update(f"\0{sys.argv[2]}\0{sys.executable}\0{sys.version}".encode())
@@ -44,18 +47,18 @@ PY
     rm -rf "$venv"
     pip_args=(install --disable-pip-version-check --no-input --quiet
       --require-hashes --no-deps --only-binary=:all: -r "$requirements")
-    if "$base" -c 'import pip, sys
+    if "$base" -I -c 'import pip, sys
 sys.exit(tuple(int(x) for x in pip.__version__.split(".")[:2]) < (22, 3))' 2>/dev/null; then
       # The base Python's pip installs into a venv made without pip: saves ensurepip (~2.5 s).
-      "$base" -m venv --without-pip "$venv"
+      "$base" -I -m venv --without-pip "$venv"
       python=$(interpreter "$venv")
-      "$base" -m pip --python "$python" "${pip_args[@]}"
+      "$base" -I -m pip --python "$python" "${pip_args[@]}"
     else
-      "$base" -m venv "$venv"
+      "$base" -I -m venv "$venv"
       python=$(interpreter "$venv")
-      "$python" -m pip "${pip_args[@]}"
+      "$python" -I -m pip "${pip_args[@]}"
     fi
-    site=$("$python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+    site=$("$python" -I -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
     printf '%s\n' "$action_path/src" >"$site/unrelease-action.pth"
     touch "$venv/.unrelease-complete"
     echo "Installed in $((SECONDS - started)) s"
@@ -63,5 +66,5 @@ sys.exit(tuple(int(x) for x in pip.__version__.split(".")[:2]) < (22, 3))' 2>/de
   fi
 fi
 
-"$python" -m unrelease --version
+"$python" -I -m unrelease --version
 printf 'python=%s\n' "$python" >>"$GITHUB_OUTPUT"

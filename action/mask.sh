@@ -20,3 +20,16 @@ for name in GITHUB_TOKEN PYPI_PASSWORD PYPI_TOTP_SECRET PYPI_REMEMBER_DEVICE \
   UNRELEASE_INDEX_PASSWORD; do
   mask "${!name:-}"
 done
+
+# The forms unrelease sends or prints, where they differ from the value given: the TOTP
+# secret without its spaces (authenticator apps show it in groups of four), and the cookie
+# inside a remembered-device value `unrelease-rd1.<expiry>.<cookie>` (unrelease pypi-login).
+totp=${PYPI_TOTP_SECRET:-}
+mask "${totp//[[:space:]]/}"
+device=${PYPI_REMEMBER_DEVICE:-}
+device=${device#"${device%%[![:space:]]*}"}
+device=${device%"${device##*[![:space:]]}"}
+mask "$device"
+if [[ $device == unrelease-rd1.*.* ]]; then
+  mask "${device#unrelease-rd1.*.}"
+fi

@@ -178,7 +178,8 @@ def detects(n: int, latency: float) -> None:
         with FakeGitHub() as fake:
             seed(fake, n, success_at, every, jobs=10)
             forge = GitHubForge(fake.full_name, fake.token, base_url=fake.api_url)
-            det = Detector(forge)
+            # diagnoses in parallel, as the CLI runs them (GitHubForge keeps a client per thread)
+            det = Detector(forge, reader_factory=lambda f=forge: f)
             fake.latency_s = 0.0
             fake.clear_log()
             fast, report = timed(

@@ -165,6 +165,7 @@ def act(
     event_name: str,
     payload: dict[str, Any],
     ref: str = "refs/heads/main",
+    workspace_files: dict[str, str] | None = None,
     **inputs: str,
 ) -> ActionRun:
     with_inputs = {
@@ -188,6 +189,7 @@ def act(
             "ref": ref,
             "run_id": "4242",
         },
+        workspace_files=workspace_files,
     )
 
 
@@ -382,6 +384,33 @@ def test_rollback_job_of_the_release_workflow_names_its_own_run(
     record = find_record(issue["body"])
     assert record is not None and record.reason.startswith(f"release run {rid} failed")
     assert "version from the tag" in run.summary
+
+
+@pytest.mark.parametrize(
+    ("branch", "said"),
+    [
+        ("v1.1.0", "ran commit {head}, but tag v1.1.0 points at {tag}"),
+        ("v1.3.0", "ran on 'v1.3.0', which is no tag of acme/widget"),
+    ],
+)
+def test_workflow_run_on_a_branch_named_like_a_tag_is_refused(
+    branch: str, said: str, ro_pkg: SeededPackage, fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """Whoever can push a branch can name it v1.1.0 and make a Release run on it fail: its
+    head_branch then reads like a tag. The tag must exist and be at the run's commit."""
+    payload = workflow_run_payload(fake, head_branch=branch, display_title=f"Release {branch}")
+    fake.clear_log()
+    run = act(tmp_path, fake, ro_pkg, "workflow_run", payload)
+    assert run.exit_code == 2, run.log
+    assert run.outputs["status"] == "refused"
+    head, tag = fake.head[:12], (fake.resolve(branch) or "")[:12]
+    ((kind, title, message),) = annotations(run)
+    assert (kind, title) == ("error", "unrelease refused")
+    assert said.format(head=head, tag=tag) in message and "nothing is rolled back" in message
+    assert "Nothing was changed." in run.summary
+    assert fake.writes() == []
+    assert all("/git/" in r.path for r in fake.requests)  # the tag, and nothing else
+    assert versions_on(ro_pkg) == ["1.0.0", "1.1.0", "1.2.0"]
 
 
 @pytest.mark.parametrize(
@@ -688,6 +717,69 @@ def test_multiline_secrets_are_masked_line_by_line(
         run.masks
     )
     assert ro_pkg.target.password in run.masks
+
+
+def test_secrets_are_masked_in_the_forms_unrelease_uses(
+    ro_pkg: SeededPackage, fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """The TOTP secret as typed (groups of four) and without spaces; the remembered-device
+    value and the cookie inside it."""
+    run = act(
+        tmp_path,
+        fake,
+        ro_pkg,
+        "workflow_dispatch",
+        dispatch_payload(fake),
+        version="1.2.0",
+        reason=REASON,
+        **{
+            "dry-run": "true",
+            "pypi-totp-secret": "JBSW Y3DP EHPK 3PXP",
+            "pypi-remember-device": " unrelease-rd1.1767225600.c00kie.Value-x ",
+        },
+    )
+    assert run.outputs["status"] == "dry-run", run.log
+    for form in (
+        "JBSW Y3DP EHPK 3PXP",
+        "JBSWY3DPEHPK3PXP",
+        "unrelease-rd1.1767225600.c00kie.Value-x",
+        "c00kie.Value-x",
+    ):
+        assert form in run.masks, form
+    raw = act(
+        tmp_path,
+        fake,
+        ro_pkg,
+        "workflow_dispatch",
+        dispatch_payload(fake),
+        version="1.2.0",
+        reason=REASON,
+        **{"dry-run": "true", "pypi-remember-device": "plain.cookie.value"},
+    )
+    assert "plain.cookie.value" in raw.masks and "value" not in raw.masks
+
+
+def test_a_module_in_the_workspace_cannot_stand_in_for_a_dependency(
+    ro_pkg: SeededPackage, fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """The steps run in the workspace; a packaging.py (or venv.py, pip.py) there must not be
+    imported instead of the real one by any of the action's Pythons."""
+    trap = "import pathlib\npathlib.Path('SHADOWED').write_text(__name__)\nraise SystemExit(9)\n"
+    workspace = {f"{name}.py": trap for name in ("packaging", "venv", "ensurepip", "click")}
+    run = act(
+        tmp_path,
+        fake,
+        ro_pkg,
+        "workflow_dispatch",
+        dispatch_payload(fake),
+        version="1.2.0",
+        reason=REASON,
+        workspace_files=workspace,
+        **{"dry-run": "true"},
+    )
+    assert run.outputs["status"] == "dry-run", run.log
+    assert run.step("python").outputs.get("ok") == "true"
+    assert not list(tmp_path.glob("*/workspace/SHADOWED"))
 
 
 def test_setup_python_runs_when_the_runner_python_is_too_old(

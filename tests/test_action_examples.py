@@ -67,6 +67,15 @@ def test_example_shape(name: str) -> None:
         if job.get("permissions", {}).get("contents") == "write":
             assert any(s.get("uses") == ACTION for s in job["steps"]), job_id
     assert uses_action == 1
+    # one rollback of a package at a time, whichever of the three starts it
+    (rollback_job,) = [
+        j for j in wf["jobs"].values() if any(s.get("uses") == ACTION for s in j["steps"])
+    ]
+    assert rollback_job["concurrency"] == {
+        "group": "unrelease-rollback-${{ vars.UNRELEASE_PACKAGE || github.repository }}",
+        "cancel-in-progress": False,
+    }
+    assert "concurrency" not in wf
     for step in (s for j in wf["jobs"].values() for s in j["steps"]):
         for value in step.get("with", {}).values():
             for secret in re.findall(r"secrets\.(\w+)", str(value)):
@@ -101,6 +110,31 @@ def test_auto_example_runs_on_failures_only_and_says_why_it_is_safe() -> None:
     assert "zizmor: ignore[dangerous-triggers]" in text
     assert "never checks out or runs the triggering run's code" in text
     assert not any("checkout" in s.get("uses", "") for s in wf["jobs"]["rollback"]["steps"])
+    job_if = wf["jobs"]["rollback"]["if"]
+    for event, runs in [
+        ("push", True),
+        ("release", True),  # a Release workflow started by publishing a GitHub release
+        ("workflow_dispatch", True),
+        ("pull_request", False),
+        ("schedule", False),
+    ]:
+        run = {"conclusion": "failure", "event": event, "head_repository": {"full_name": "a/b"}}
+        ctx = {"github": {"repository": "a/b", "event": {"workflow_run": run}}}
+        assert condition(job_if, ctx, "success") is runs, event
+
+
+def test_release_example_warns_about_who_can_push_tags() -> None:
+    """The in-job rollback runs the tag's workflow file with the PyPI Owner's secrets."""
+    text = (EXAMPLES / "release-with-rollback.yml").read_text()
+    wf = load("release-with-rollback.yml")
+    assert (
+        "Anyone who can push a\n# tag matching v* can push one whose workflow prints them" in text
+    )
+    assert "Restrict creations" in text and "required\n#   reviewers" in text
+    assert wf["name"] != load("auto-rollback.yml")["on"]["workflow_run"]["workflows"][0]
+    # its own environment: the automatic one stays limited to the default branch
+    assert wf["jobs"]["rollback"]["environment"] == "release-rollback-tag"
+    assert load("auto-rollback.yml")["jobs"]["rollback"]["environment"] == "release-rollback-auto"
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -260,3 +294,9 @@ def test_release_example_rolls_back_only_a_failed_publish(
     assert wh.release_state(PKG, "1.2.0")["yanked"] is True
     assert "version from the tag" in run.summary
     assert evaluate("github.run_id", ctx) == str(failed_run)
+    # a publish over its timeout-minutes is cancelled, not failed: rolled back too
+    job_if = load("release-with-rollback.yml")["jobs"]["rollback"]["if"]
+    ctx["needs"] = {"publish": {"result": "cancelled"}}
+    assert condition(job_if, ctx, "cancelled") is True
+    ctx["needs"] = {"publish": {"result": "skipped"}}
+    assert condition(job_if, ctx, "cancelled") is False

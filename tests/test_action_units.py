@@ -44,6 +44,7 @@ def wr(**fields: Any) -> dict[str, Any]:
         "status": "completed",
         "conclusion": "failure",
         "head_branch": "v1.2.0",
+        "head_sha": "a" * 40,
         "event": "push",
         "head_repository": {"full_name": "acme/widget"},
     }
@@ -169,9 +170,18 @@ def test_version_from_tag_refusals(tag: Any, fmt: str, message: str) -> None:
 def test_workflow_run_trigger() -> None:
     t = read_trigger("workflow_run", wr(), ENV, inputs())
     assert (t.version, t.run_id, t.skip, t.default_reason) == ("1.2.0", 5, None, "")
+    assert (t.tag, t.head_sha) == ("v1.2.0", "a" * 40)  # main() checks the tag is there
     assert t.run_url == "https://github.example/acme/widget/actions/runs/5"
-    explicit = read_trigger("workflow_run", wr(head_branch="main"), ENV, inputs(version="1.1.0"))
+    explicit = read_trigger("workflow_run", wr(), ENV, inputs(version="1.1.0"))
     assert explicit.version == "1.1.0" and explicit.source == "input"
+    assert explicit.tag == "v1.2.0"
+    # the run must be on a release tag even when the version is given
+    with pytest.raises(BadInput, match="does not have the tag format"):
+        read_trigger("workflow_run", wr(head_branch="main"), ENV, inputs(version="1.1.0"))
+    for event in ("release", "workflow_dispatch"):
+        assert read_trigger("workflow_run", wr(event=event), ENV, inputs()).version == "1.2.0"
+    no_repo = {"workflow_run": wr()["workflow_run"]}  # the repository from the environment
+    assert read_trigger("workflow_run", no_repo, ENV, inputs()).version == "1.2.0"
     custom = read_trigger(
         "workflow_run", wr(head_branch="rel-1.3"), ENV, inputs(tag_format="rel-{version}")
     )
@@ -201,7 +211,17 @@ def test_workflow_run_that_did_not_fail_is_skipped(fields: dict[str, Any], said:
         (wr(id=True), BadInput, "not a run id"),
         (wr(id=-1), BadInput, "not a run id"),
         (wr(head_repository={"full_name": "evil/widget"}), Refused, "fork"),
-        (wr(event="pull_request_target"), Refused, "pull request"),
+        (wr(event="pull_request_target"), Refused, "triggered by a pull_request_target event"),
+        (wr(event="pull_request"), Refused, "triggered by a pull_request event"),
+        (wr(event="schedule"), Refused, "only a run of a push, release or workflow_dispatch"),
+        (wr(event="workflow_run"), Refused, "triggered by a workflow_run event"),
+        (wr(event="issue_comment"), Refused, "triggered by a issue_comment event"),
+        (wr(event=None), Refused, "triggered by an unknown event"),
+        (wr(event="Push; id"), Refused, "triggered by an unknown event"),
+        (wr(head_repository=None), Refused, "names no head repository"),
+        (wr(head_repository={"name": "widget"}), Refused, "names no head repository"),
+        (wr(head_sha=None), BadInput, "has no head_sha"),
+        (wr(head_sha="HEAD"), BadInput, "has no head_sha"),
         (wr(head_branch="v1.2.0$(id)"), BadInput, "not a version"),
     ],
 )
@@ -218,7 +238,16 @@ def test_other_triggers() -> None:
     env = {**ENV, "GITHUB_REF": "refs/tags/v2.0.0"}
     release = read_trigger("release", {"release": {"tag_name": "v2.0.0"}}, env, inputs())
     assert release.version == "2.0.0"
-    assert release.default_reason == "the release workflow run 31 failed"
+    # no failure is known here: the reason says what asked for the rollback
+    assert release.default_reason == (
+        "rollback of 2.0.0 requested from the release of tag v2.0.0 (workflow run 31)"
+    )
+    pushed = read_trigger("push", {}, env, inputs(version="1.9"))
+    assert pushed.default_reason == (
+        "rollback of 1.9 requested from the push of tag v2.0.0 (workflow run 31)"
+    )
+    branch = read_trigger("push", {}, {"GITHUB_REF": "refs/heads/main"}, inputs(version="1.9"))
+    assert branch.default_reason == "rollback of 1.9 requested from a push event"
     with pytest.raises(BadInput, match="disagree"):
         read_trigger("release", {"release": {"tag_name": "v3.0.0"}}, env, inputs())
     assert read_trigger("push", {}, env, inputs()).version == "2.0.0"
@@ -237,6 +266,9 @@ def test_run_id_input_names_the_failed_run() -> None:
     assert t.run_url == "https://github.example/acme/widget/actions/runs/31"
     with pytest.raises(BadInput, match="run-id is not a run id"):
         read_trigger("push", {}, env, inputs(run_id="31 && id"))
+    for unicode_digits in ("²", "٣١", "３１"):  # str.isdigit() says yes to each
+        with pytest.raises(BadInput, match="run-id is not a run id"):
+            read_trigger("push", {}, env, inputs(run_id=unicode_digits))
 
 
 def test_tag_format_from_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -281,7 +281,23 @@ def test_rollback_run_that_never_published(
     assert first.exit_code == 0, first.stdout + first.stderr
     steps = first.statuses
     assert not any(name.startswith("index:") for name in steps)
-    assert steps["issue"] == "done" and steps["verify"] == "already-done"
+    # nothing reached the index: only the labels and the issue (with the root cause); no
+    # rollback tag, no withdrawn note, Latest left where it is
+    assert steps == {
+        "tag": "skipped",
+        "labels": "done",
+        "issue": "done",
+        "note": "skipped",
+        "latest": "skipped",
+        "verify": "already-done",
+    }
+    for s in first.json["steps"]:
+        if s["name"] in ("tag", "note", "latest"):
+            assert s["detail"] == "the release never went out", s
+    assert first.json["tag"] is None and first.json["release_note"] is None
+    assert fake.writes() and all("/git/" not in r.path for r in fake.writes())
+    assert not any(r["draft"] for r in fake.state.releases.values())
+    assert fake.latest() is not None and fake.latest()["tag_name"] == "v1.1.0"
     verify = next(s for s in first.json["steps"] if s["name"] == "verify")
     assert verify["detail"] == "index has no file of 1.2.0"
     assert first.json["withdrawn"] == [] and first.json["to"] == "1.1.0"
@@ -290,11 +306,15 @@ def test_rollback_run_that_never_published(
     body = issue["body"]
     assert f"- `1.2.0` never went out: no file of it reached `{pkg.target.url}`" in body
     assert "Withdrawn from" not in body
+    assert "Users keep `1.1.0`: nothing changed for them" in body
+    assert "Users go back to" not in body and "downgrade" not in body
+    assert "never reached the index, so nobody can have installed it" in body
     assert "- What reached the index: nothing: the release never went out" in body
     assert "- Failure class: **tests**" in body
     assert "FAIL Required test coverage of 85% not reached" in body
 
     # a rerun without --run finds the record, changes nothing, keeps the root cause
+    fake.clear_log()
     again = invoke(
         [
             "rollback",
@@ -316,13 +336,14 @@ def test_rollback_run_that_never_published(
     )
     assert again.exit_code == 0, again.stderr
     assert again.statuses == {
-        "tag": "already-done",
+        "tag": "skipped",
         "labels": "already-done",
         "issue": "already-done",
-        "note": "already-done",
-        "latest": "already-done",
+        "note": "skipped",
+        "latest": "skipped",
         "verify": "already-done",
     }
+    assert fake.writes() == []
     (issue_after,) = fake.state.issues.values()
     assert "### Root cause" in issue_after["body"]
     assert "never went out" in issue_after["body"]
@@ -335,6 +356,14 @@ def test_rollback_run_refusals(fake_github: FakeGitHub, partial_pkg: Pkg, tmp_pa
     titled = failed_run(
         fake, pkg.log("unknown"), ref="main", job="smoke", step="Run smoke", title="Release 1.2.0"
     )
+    succeeded = fake.actions.add_run("release.yml", conclusion="success", head_branch="v1.2.0")
+    running = fake.actions.add_run(
+        "release.yml",
+        status="in_progress",
+        conclusion=None,
+        head_branch="v1.2.0",
+        jobs=[("build", "success", [("Build", "success")], "built\n")],
+    )
     cases = [
         (
             ["1.1.0", "--run", str(tagged)],
@@ -346,6 +375,16 @@ def test_rollback_run_refusals(fake_github: FakeGitHub, partial_pkg: Pkg, tmp_pa
             "unverified): give VERSION",
         ),
         (["--run", "999"], "there is no workflow run 999 in github:acme/widget"),
+        (
+            ["--run", str(succeeded)],
+            f"run {succeeded} succeeded: it is no failed release to roll back",
+        ),
+        (
+            ["1.2.0", "--run", str(running)],
+            f"run {running} is still in progress and none of its jobs has failed: nothing to "
+            "roll back yet",
+        ),
+        (["--run", "²"], "--run takes a workflow run id (digits), not '²'"),
         (["1.2.0"], "--reason is required (or --run ID to take it from the failed run)"),
         ([], "VERSION is missing: give it, or --run ID to take it from the failed run"),
     ]
@@ -361,6 +400,19 @@ def test_rollback_run_refusals(fake_github: FakeGitHub, partial_pkg: Pkg, tmp_pa
     )
     assert local.exit_code == 2
     assert "--run needs a GitHub repository" in local.stderr
+    # a rollback job inside the release workflow: its own run is in progress, the publish
+    # job failed already (or was cancelled at its timeout-minutes)
+    for conclusion in ("failure", "cancelled"):
+        own = fake.actions.add_run(
+            "release.yml",
+            status="in_progress",
+            conclusion=None,
+            head_branch="v1.2.0",
+            jobs=[("publish", conclusion, [("Upload", conclusion)], pkg.log("publish-partial"))],
+        )
+        planned = rollback(fake, pkg, tmp_path, "1.2.0", "--run", str(own), cmd="plan")
+        assert planned.exit_code == 0, planned.stderr
+        assert planned.json["run"]["job"] == "publish"
     # with VERSION given, an unverified title is good enough to explain the run
     plan = rollback(fake, pkg, tmp_path, "1.2.0", "--run", str(titled), cmd="plan")
     assert plan.exit_code == 0, plan.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 import urllib.parse
 import zipfile
 from collections.abc import Iterator
@@ -356,9 +357,70 @@ def test_resolve_workflow(fake_github: FakeGitHub, forge: GitHubForge) -> None:
     assert fake.count() == 2
     with pytest.raises(BadInput, match=r"no workflow named 'Deploy' \(workflows: CI \(ci.yml\)"):
         runs.resolve_workflow(forge, "Deploy")
+    with pytest.raises(BadInput, match="no workflow named '²'"):  # '²'.isdigit(), int('²') fails
+        runs.resolve_workflow(forge, "²")
     fake.actions.add_workflow("Publish docs", ".github/workflows/docs.yml")
     with pytest.raises(BadInput, match=r"pass --workflow \(one of: docs.yml, release.yml\)"):
         runs.resolve_workflow(forge, None)
+
+
+# ----------------------------------------------------------------------- many runs at once
+def test_parallel_diagnoses_use_a_client_per_thread(
+    fake_github: FakeGitHub, forge: GitHubForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyGithub keeps a request's verb and URL on its one connection object between sending
+    it and reading the answer: two threads on one client swap requests. Here two worker
+    threads are held between those two halves of their first request until both are there;
+    each diagnosis must still be about its own run."""
+    from github import Requester
+
+    fake = fake_github
+    fake.actions.add_workflow("Release", ".github/workflows/release.yml")
+    fake.actions.add_run("release.yml", conclusion="success", head_branch="v1.1.0")
+    expected = {}
+    for i in range(6):
+        name = f"publish-{i}"
+        log = f"##[group]Run step {i}\n##[endgroup]\nlog of {name}\n##[error]exit 1\n"
+        rid = fake.actions.add_run(
+            "release.yml",
+            head_branch="v1.2.0",
+            jobs=[(name, "failure", [("Run x", "failure")], log)],
+        )
+        expected[rid] = name
+
+    barrier = threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
+    entered: list[str] = []
+    original = Requester.HTTPRequestsConnectionClass.getresponse
+
+    def getresponse(self: Any) -> Any:
+        with lock:
+            hold = threading.current_thread() is not threading.main_thread() and len(entered) < 2
+            if hold:
+                entered.append(threading.current_thread().name)
+        if hold:
+            barrier.wait()
+        return original(self)
+
+    monkeypatch.setattr(Requester.HTTPRequestsConnectionClass, "getresponse", getresponse)
+    clients: list[GitHubForge] = []
+
+    def client() -> GitHubForge:
+        made = GitHubForge(fake.full_name, fake.token, base_url=fake.api_url)
+        clients.append(made)
+        return made
+
+    det = Detector(forge, package="demo-pkg", reader_factory=client)  # type: ignore[arg-type]
+    report = det.detect(fake.full_name, "release.yml")
+    assert len(set(entered)) == 2  # two threads met between sending and reading
+    assert {d.run.id: d.job for d in report.diagnoses} == expected
+    assert all(f"log of {d.job}" in d.excerpt for d in report.diagnoses)
+    assert 2 <= len(clients) <= 4  # one per worker thread, not one per run
+
+    # without a factory the runs are diagnosed one after the other, on the one client
+    clients.clear()
+    again = Detector(forge, package="demo-pkg").detect(fake.full_name, "release.yml")  # type: ignore[arg-type]
+    assert {d.run.id: d.job for d in again.diagnoses} == expected and clients == []
 
 
 # ----------------------------------------------------------------------- the detector's edges
@@ -398,7 +460,13 @@ def test_runs_without_a_failed_job_or_log(fake_github: FakeGitHub, forge: GitHub
     assert (first.failure_class, first.job, first.excerpt) == ("unknown", None, "")
     assert first.reached == Reached("unknown", detail="no index to read")
     second = d.diagnose(forge.workflow_run(cancelled))
-    assert second.note == "no job failed in the latest attempt"
+    # a job over its timeout-minutes is cancelled, not failed: it is the root cause
+    assert second.note == "no job failed; test was cancelled (its timeout, or a person)"
+    assert (second.job, second.step) == ("test", "Run pytest")
+    quiet = fake.actions.add_run(
+        head_branch="v1.2.0", jobs=[("test", "success", [("Run pytest", "success")], "ok\n")]
+    )
+    assert d.diagnose(forge.workflow_run(quiet)).note == "no job failed in the latest attempt"
     third = d.diagnose(forge.workflow_run(expired))
     assert third.note == "the job's log is no longer kept by GitHub"
     assert (third.failure_class, third.step) == ("type-check", "Run mypy")  # from the names

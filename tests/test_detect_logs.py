@@ -205,8 +205,44 @@ def test_the_excerpt_of_a_leaky_log_carries_no_secret() -> None:
         (
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n"
             "-----END OPENSSH PRIVATE KEY-----",
-            "*** (private key) ***",
+            "*** (private key) ***\n\n",  # one line each still: the excerpt's indexes hold
         ),
+        (
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGZhbGtleQEIAKx0\n=Zk8a\n"
+            "-----END PGP PRIVATE KEY BLOCK-----",
+            "*** (private key) ***\n\n\n\n",
+        ),
+        (  # a key's last lines, its BEGIN line cut off (a log keeps its last 8 MiB)
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+            "  Qz0fHnXo4Pl2m1Xo9sYw==\n-----END PRIVATE KEY-----",
+            "*** (private key) ***\n  Qz0fHnXo4Pl2m1Xo9sYw==\n*** (private key) ***",
+        ),
+        ("https://user:pa/ss@host.example/simple/", "https://***@host.example/simple/"),
+        (
+            "git clone https://x-access:tok/en/x@github.com/a/b",
+            "git clone https://***@github.com/a/b",
+        ),
+        ("+ curl -u admin:s3cr3t-pw https://h.example/", "+ curl -u *** https://h.example/"),
+        ("curl --user 'admin:s3cr3t-pw' -X POST", "curl --user '***' -X POST"),
+        ("+ mysql --password hunter2-pw -h db", "+ mysql --password *** -h db"),
+        ("tool --token abc123def --verbose", "tool --token *** --verbose"),
+        ("Cookie: session_id=abc123def; theme=dark", "Cookie: ***"),
+        ("set remember_device=Zm9vYmFyYmF6 for 30 days", "set remember_device=*** for 30 days"),
+        ("resp session_id=abc123def; Path=/", "resp session_id=***; Path=/"),
+        (
+            "//registry/:_authToken=npm_AbCdEf0123456789AbCdEf0123456789AbCd",
+            "//registry/:_authToken=***",
+        ),
+        ("NPM npm_AbCdEf0123456789AbCdEf0123456789AbCd", "NPM ***"),
+        ("gitlab glpat-xYz0123456789AbCdEfGh", "gitlab ***"),
+        ("key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "key=***"),
+        ("maps AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "maps ***"),
+        ("openai sk-proj-A1b2C3d4E5f6G7h8I9j0K1l2", "openai ***"),
+        (
+            "pip install scikit-learn-intelex-extra-long",
+            "pip install scikit-learn-intelex-extra-long",
+        ),
+        ("curl -u https://h.example/ -o out", "curl -u https://h.example/ -o out"),
         (
             "a sha 0123456789abcdef0123456789abcdef01234567",
             "a sha 0123456789abcdef0123456789abcdef01234567",
@@ -216,6 +252,48 @@ def test_the_excerpt_of_a_leaky_log_carries_no_secret() -> None:
 )
 def test_redaction_patterns(raw: str, redacted: str) -> None:
     assert logs.redact(raw) == redacted
+
+
+def test_the_excerpt_is_redacted_before_lines_are_picked_or_cut() -> None:
+    token = "ghp_" + "A1b2C3d4" * 4
+    # a token the 300-character cut would leave half of
+    cut = logs.excerpt(["##[group]Run x", "y" * 285 + " " + token, "##[error]boom"], [])
+    assert "A1b2C3" not in cut and "***" in cut
+    # a key whose BEGIN line lies before the lines picked (short body lines: no shape to see)
+    body = [f"line{i}of-the-key-body" for i in range(30)]
+    region = [
+        "##[group]Run ./sign.sh",
+        "##[endgroup]",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        *body,
+        "-----END RSA PRIVATE KEY-----",
+        "signing failed",
+        "##[error]Process completed with exit code 1.",
+    ]
+    text = logs.excerpt(region, [])
+    assert "of-the-key-body" not in text and "signing failed" in text
+    assert "*** (private key) ***" not in text or "BEGIN" not in text
+    assert logs.redact_lines(region)[3:33] == [""] * 30
+
+
+def test_a_multiline_known_secret_keeps_the_line_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNRELEASE_INDEX_PASSWORD", "two-part\nlines-pw")
+    assert logs.redact_lines(["a two-part", "lines-pw b", "c"]) == ["a ***", "*** b", "c"]
+    assert logs.redact_lines(["x", "lines-pw", "y"]) == ["x", "***", "y"]
+
+
+def test_long_lines_are_matched_on_their_start_only() -> None:
+    """The file and class patterns backtrack: a 100 000-character line took seconds."""
+    import time
+
+    long = "Uploading " + "a-1" * 33_000
+    started = time.perf_counter()
+    assert logs.artifacts([long, "Uploading demo_pkg-1.2.0.tar.gz" + " x" * 50_000]) == [
+        logs.Artifact("demo_pkg-1.2.0.tar.gz", "demo-pkg", "1.2.0")
+    ]
+    verdict = classify.classify("job", "step", ["= " + "1 failed " * 20_000, "##[error]x"])
+    assert verdict.cls.key in ("tests", "unknown")
+    assert time.perf_counter() - started < 2.0  # about 11 s for the first line before
 
 
 def test_redaction_knows_this_process_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -335,7 +338,61 @@ def test_impact_unreachable_and_timeout(stats_server: FakePypiStats) -> None:
     assert got.detail == "unknown (pypistats unreachable: ConnectionError)"
     stats_server.hold = True  # accepts, never answers: the client's timeout ends it
     got = PypiStats(stats_server.url, timeout=0.2).impact("demo-pkg", "1.2.0", "pypi")
-    assert got.detail == "unknown (pypistats unreachable: ReadTimeout)"
+    assert got.detail == "unknown (pypistats did not answer within 0.2 s)"
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers at once, then one byte of the body at a time: every read is quick (so no
+    per-read timeout fires), the whole answer takes about a minute."""
+
+    protocol_version = "HTTP/1.1"
+    stop = threading.Event()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {"data": [{"category": "without_mirrors", "date": "2024-05-01", "downloads": 9}]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for i in range(len(body)):
+            if self.stop.wait(0.6):
+                return
+            try:
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+
+
+def test_impact_bounds_the_whole_request_not_each_read() -> None:
+    _Trickle.stop.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        started = time.monotonic()
+        got = PypiStats(url, timeout=1.0).impact("demo-pkg", "1.2.0", "pypi")
+        took = time.monotonic() - started
+    finally:
+        _Trickle.stop.set()
+        server.shutdown()
+        server.server_close()
+    assert got.detail == "unknown (pypistats did not answer within 1 s)"
+    assert took < 5  # the answer takes a minute; 1 s and a little
+
+
+def test_impact_of_an_upload_older_than_pypistats_figures(stats_server: FakePypiStats) -> None:
+    got = PypiStats(stats_server.url).impact("demo-pkg", "1.0.0", "pypi", date(2023, 1, 1))
+    assert got.known and got.downloads == 155  # everything pypistats has
+    assert got.detail.startswith(
+        "155 downloads of demo-pkg (all versions) from 2024-04-28 to 2024-05-02, per pypistats "
+        "(its figures start on 2024-04-28; the upload was on 2023-01-01);"
+    )
 
 
 def test_impact_base_url_from_the_environment(

@@ -263,7 +263,7 @@ def _build(
     if not labels:
         raise BadInput("--labels needs at least one label")
     _check_formats(kw["tag_format"], kw["rollback_tag"])
-    if kw["run_id"] and not str(kw["run_id"]).isdigit():
+    if kw["run_id"] and not (str(kw["run_id"]).isascii() and str(kw["run_id"]).isdigit()):
         raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
     forge = open_forge(kw["repo"], kw["github_url"], github_token())
     if kw["run_id"] and forge.kind != "github":
@@ -450,7 +450,7 @@ def pypi_login(index: str, username: str) -> None:
         answer = click.prompt("TOTP code (6 digits) or the TOTP secret", hide_input=True)
         answer = answer.replace(" ", "")
         register(answer)
-        if answer.isdigit() and len(answer) == 6:
+        if answer.isascii() and answer.isdigit() and len(answer) == 6:
             return str(answer)
         check_totp_secret(answer)
         return totp_code(answer, clock)
@@ -614,6 +614,10 @@ def detect(**kw: Any) -> None:
     if forge.kind != "github":
         raise BadInput("detect reads GitHub Actions: --repo must be OWNER/NAME on GitHub")
     since = kw["since"].replace(tzinfo=UTC) if kw["since"] else None
+
+    def client() -> Any:  # a GitHubForge for each worker thread: one is not thread-safe
+        return open_forge(kw["repo"], kw["github_url"], github_token())
+
     detector = Detector(
         forge,  # type: ignore[arg-type]  # a GitHubForge: checked above
         index=_open_index(kw["index"], kw["index_kind"]),
@@ -621,6 +625,7 @@ def detect(**kw: Any) -> None:
         package=package,
         tag_format=kw["tag_format"],
         stats=PypiStats(),
+        reader_factory=client,
     )
     report = detector.detect(kw["repo"], kw["workflow"], since=since, limit=kw["limit"] or None)
     echo(json.dumps(report.to_json(), indent=2) if kw["as_json"] else render(report))

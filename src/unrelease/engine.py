@@ -385,6 +385,22 @@ class Engine:
                 + (" and pip-install from it in a fresh venv" if o.verify_install else ""),
             )
         )
+        bad_on_index = find_release(plan.releases, plan.bad)
+        if (
+            (o.run is not None or plan.record.root_cause)
+            and not plan.withdraw
+            and (bad_on_index is None or not bad_on_index.files)
+        ):
+            # The failed run published nothing: users never got the version, so there is
+            # nothing to tag back to, no release to withdraw and no Latest to move; the issue
+            # says so (with the root cause).
+            for step in steps:
+                if step.name == "latest" or (
+                    step.name in ("tag", "note", "mark-release")
+                    and step.status in (Status.PLANNED, Status.SKIPPED)
+                ):
+                    step.status = Status.SKIPPED
+                    step.detail = "the release never went out"
         return steps
 
     def _withdraw_reason(self, issue_url: str | None) -> str:

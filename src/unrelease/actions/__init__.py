@@ -44,6 +44,7 @@ from unrelease.actions.runner import (
     escape_property,
     write_outputs,
 )
+from unrelease.actions.runtag import check_run_tag
 from unrelease.errors import BadInput, UnreleaseError
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Trigger",
     "annotate",
     "append_summary",
+    "check_run_tag",
     "check_version_text",
     "escape_data",
     "escape_property",
@@ -95,6 +97,7 @@ def main(env: Mapping[str, str] | None = None, stream: IO[str] | None = None) ->
             report(summary(trigger, None, env), outputs(None, skip=True))
             return 0
         argv = rollback_argv(inputs, trigger)
+        check_run_tag(trigger, env)
     except UnreleaseError as exc:
         console.error(str(exc), title="unrelease refused")
         values = dict.fromkeys(OUTPUT_NAMES, "") | {"status": "refused"}

@@ -15,6 +15,10 @@ from unrelease.errors import BadInput, Refused, UnreleaseError
 
 _VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
 _WORD = re.compile(r"[a-z_]{1,32}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+# The events whose runs a release workflow has (a tag push, a release, a dispatch on a tag);
+# anything else (pull requests, schedules, other workflows' runs) is not a release run.
+RELEASE_EVENTS = ("push", "release", "workflow_dispatch")
 TRUE, FALSE = {"true", "yes", "1"}, {"false", "no", "0", ""}
 
 
@@ -58,6 +62,15 @@ class Trigger:
     default_reason: str = ""
     skip: str | None = None  # set: do not roll back, and say why
     source: str = ""  # where the version came from, for the summary
+    # workflow_run: the failed run's head_branch (a tag's name, to check against the
+    # repository: a branch may carry the same name) and the commit it ran
+    tag: str | None = None
+    head_sha: str | None = None
+
+
+def digits(text: str) -> bool:
+    """TEXT is a non-empty string of ASCII digits ('²'.isdigit() is True, int('²') fails)."""
+    return text.isascii() and text.isdigit()
 
 
 def check_version_text(text: object, what: str) -> str:
@@ -104,11 +117,7 @@ def read_trigger(
     explicit = inputs.get("version")
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     repo = env.get("GITHUB_REPOSITORY", "")
-    this_run = env.get("GITHUB_RUN_ID", "")
     t = Trigger(event=event)
-    if event in ("release", "push") and this_run.isdigit():
-        # a rollback step in the release workflow itself (if: failure())
-        t.default_reason = f"the release workflow run {this_run} failed"
 
     if event == "workflow_run":
         run = payload.get("workflow_run")
@@ -137,29 +146,49 @@ def read_trigger(
                 "(only a failed release run is)"
             )
             return t
-        head, base = _full_name(run.get("head_repository")), _full_name(payload.get("repository"))
-        if head and base and head != base:
+        head = _full_name(run.get("head_repository"))
+        base = _full_name(payload.get("repository")) or repo or None
+        if not head or not base:
+            raise Refused(
+                f"the failed run {t.run_id} names no head repository: cannot tell it is no fork"
+            )
+        if head != base:
             raise Refused(f"the failed run {t.run_id} ran code from a fork: not a release")
-        if run.get("event") in ("pull_request", "pull_request_target"):
-            raise Refused(f"the failed run {t.run_id} was triggered by a pull request")
+        run_event = run.get("event")
+        if run_event not in RELEASE_EVENTS:
+            word = (
+                f"a {run_event} event"
+                if isinstance(run_event, str) and _WORD.fullmatch(run_event)
+                else "an unknown event"
+            )
+            raise Refused(
+                f"the failed run {t.run_id} was triggered by {word}: only a run of a push, "
+                "release or workflow_dispatch event is a release run"
+            )
+        sha = run.get("head_sha")
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            raise BadInput(f"the failed run {t.run_id} has no head_sha")
+        # The run must be on a release tag, whatever the version input says; main() checks
+        # that the tag exists at head_sha (a branch may carry a tag's name).
+        tag_version = version_from_tag(run.get("head_branch"), tag_format, "the run's tag")
+        t.tag, t.head_sha = str(run["head_branch"]), sha
         # No default reason: with --run the CLI states the run's failure (job, step, class).
-        t.default_reason = ""
         if explicit:
             t.version, t.source = check_version_text(explicit, "input version"), "input"
         else:
-            t.version = version_from_tag(run.get("head_branch"), tag_format, "the run's tag")
-            t.source = "the failed run's tag"
+            t.version, t.source = tag_version, "the failed run's tag"
         return t
 
     if inputs.get("run-id"):
         # a rollback job in the release workflow itself names its own run (github.run_id)
-        if not inputs.get("run-id").isdigit():
+        if not digits(inputs.get("run-id")):
             raise BadInput(f"input run-id is not a run id: {inputs.get('run-id')!r}"[:200])
         t.run_id = int(inputs.get("run-id"))
         t.run_url = f"{server}/{repo}/actions/runs/{t.run_id}" if repo else None
         t.default_reason = ""  # the CLI states the run's failure
     if explicit:
         t.version, t.source = check_version_text(explicit, "input version"), "input"
+        t.default_reason = _event_reason(t, env) if t.run_id is None else ""
         return t
     if event == "workflow_dispatch":
         given = payload.get("inputs")
@@ -182,8 +211,27 @@ def read_trigger(
                 raise BadInput("the release's tag_name and GITHUB_REF disagree")
         t.version = version_from_tag(tag, tag_format, "the tag")
         t.source = "the tag"
+        t.default_reason = _event_reason(t, env) if t.run_id is None else ""
         return t
     raise BadInput(f"no version: a {event or 'unknown'} event carries none; set the version input")
+
+
+def _event_reason(t: Trigger, env: Mapping[str, str]) -> str:
+    """The reason when none was given on a release or tag push event: what happened, not a
+    failure the action cannot see (the step may run without one)."""
+    if t.event not in ("release", "push"):
+        return ""
+    ref = env.get("GITHUB_REF", "")
+    what = (
+        f"the {'release' if t.event == 'release' else 'push'} of tag "
+        f"{ref.removeprefix('refs/tags/')}"
+        if ref.startswith("refs/tags/") and _VERSION_TEXT.fullmatch(ref.removeprefix("refs/tags/"))
+        else f"a {t.event} event"
+    )
+    run = env.get("GITHUB_RUN_ID", "")
+    return f"rollback of {t.version} requested from {what}" + (
+        f" (workflow run {run})" if digits(run) else ""
+    )
 
 
 def _project_tag_format() -> str | None:

@@ -95,8 +95,11 @@ class Result:
 
 
 def run_rollback(argv: list[str], console: Console) -> Result:
-    """Run ``python -m unrelease ARGV``; stream its stderr (as data) while it works."""
-    cmd = [sys.executable, "-m", "unrelease", *argv]
+    """Run ``python -I -m unrelease ARGV``; stream its stderr (as data) while it works.
+    ``-I``: the working directory (the workspace) is not put on ``sys.path``, so a
+    ``packaging/`` or ``unrelease/`` there cannot stand in for the real one; nor do
+    ``PYTHON*`` variables an earlier step set reach it."""
+    cmd = [sys.executable, "-I", "-m", "unrelease", *argv]
     console.group("unrelease " + " ".join(argv[:1] + argv[-2:]))
     token = console.start_verbatim()
     console.line("$ unrelease " + shlex.join(argv))

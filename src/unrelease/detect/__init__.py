@@ -10,7 +10,7 @@ and the failed job's log (only for the runs reported) and combines ``classify``,
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +21,7 @@ from packaging.version import Version
 from unrelease.detect import classify, logs, reached, runs, version
 from unrelease.detect.impact import PypiStats
 from unrelease.detect.logs import Artifact
-from unrelease.errors import BadInput, NotFound, UnreleaseError
+from unrelease.errors import BadInput, NotFound, Refused, UnreleaseError
 from unrelease.forges.base import RunReader
 from unrelease.indexes.base import Index
 from unrelease.model import Diagnosis, Impact, Reached, Release, RunInfo
@@ -57,7 +57,12 @@ class Report:
 
 class Detector:
     """Reads runs from READER and versions from INDEX (optional); PACKAGE may be learned from
-    the files a run's log names."""
+    the files a run's log names.
+
+    A reader is used by one thread at a time: PyGithub keeps each request's verb and URL on
+    its one shared connection object, so two threads on one client swap requests. Several
+    runs are diagnosed at once only with READER_FACTORY, which gives each worker thread a
+    client of its own; without it they are diagnosed one after the other."""
 
     def __init__(
         self,
@@ -68,8 +73,10 @@ class Detector:
         package: str | None = None,
         tag_format: str = "v{version}",
         stats: PypiStats | None = None,
+        reader_factory: Callable[[], RunReader] | None = None,
     ) -> None:
         self.reader = reader
+        self.reader_factory = reader_factory
         self.index = index
         self.index_name = index_name or (index.url if index else "")
         self.package = package
@@ -100,11 +107,18 @@ class Detector:
         return self._releases[package]
 
     # ------------------------------------------------------------------ one run
-    def diagnose(self, run: RunInfo, expect_version: str | None = None) -> Diagnosis:
-        """Read RUN's jobs and its failed job's log, and explain the failure. With
-        EXPECT_VERSION (what ``rollback`` was asked to withdraw), a run that names another
-        version from a trusted source (tag, release, log, index) is refused."""
-        jobs = self.reader.run_jobs(run.id)
+    def diagnose(
+        self,
+        run: RunInfo,
+        expect_version: str | None = None,
+        reader: RunReader | None = None,
+    ) -> Diagnosis:
+        """Read RUN's jobs and its failed job's log (through READER, default the detector's),
+        and explain the failure. With EXPECT_VERSION (what ``rollback`` was asked to
+        withdraw), a run that names another version from a trusted source (tag, release,
+        log, index) is refused."""
+        reader = reader or self.reader
+        jobs = reader.run_jobs(run.id)
         job, step, others = runs.root_cause(jobs)
         note = ""
         lines: list[str] = []
@@ -115,7 +129,9 @@ class Detector:
                 else "no job failed in the latest attempt"
             )
         else:
-            text = self.reader.job_log(job.id)
+            if job.conclusion == "cancelled":
+                note = f"no job failed; {job.name} was cancelled (its timeout, or a person)"
+            text = reader.job_log(job.id)
             if text is None:
                 note = "the job's log is no longer kept by GitHub"
             else:
@@ -188,11 +204,37 @@ class Detector:
         workflow, name = runs.resolve_workflow(self.reader, workflow_hint)
         found = runs.scan(self.reader, workflow, since=since, limit=limit, strategy=strategy)
         report = Report(repo=repo, workflow=name, scan=found, since=since)
-        # Each run costs three sequential reads (jobs, the log's 302, the log): a few runs at
-        # a time keep the wall time near that of one run on a slow network.
-        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(found.failed)))) as pool:
-            report.diagnoses = list(pool.map(self.diagnose, found.failed))
+        if self.reader_factory is None or len(found.failed) < 2:
+            report.diagnoses = [self.diagnose(run) for run in found.failed]
+        else:
+            report.diagnoses = self._diagnose_many(found.failed, self.reader_factory)
         return report
+
+    def _diagnose_many(
+        self, failed: list[RunInfo], factory: Callable[[], RunReader]
+    ) -> list[Diagnosis]:
+        """Each run costs three sequential reads (jobs, the log's 302, the log): a few runs at
+        a time keep the wall time near that of one run on a slow network. Each worker thread
+        reads through a client of its own (see the class)."""
+        local = threading.local()
+        made: list[RunReader] = []
+
+        def one(run: RunInfo) -> Diagnosis:
+            reader: RunReader | None = getattr(local, "reader", None)
+            if reader is None:
+                reader = local.reader = factory()
+                with self._lock:
+                    made.append(reader)
+            return self.diagnose(run, reader=reader)
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(WORKERS, len(failed))) as pool:
+                return list(pool.map(one, failed))
+        finally:
+            for reader in made:
+                close = getattr(reader, "close", None)
+                if callable(close):
+                    close()
 
     def diagnose_run(
         self,
@@ -210,7 +252,18 @@ class Detector:
                 raise BadInput(
                     f"there is no workflow run {run_id} in {self.reader.describe()}"
                 ) from None
-        return self.diagnose(run, expect_version)
+        if run.conclusion == "success":
+            raise Refused(f"run {run_id} succeeded: it is no failed release to roll back")
+        found = self.diagnose(run, expect_version)
+        if run.status != "completed" and found.job is None:
+            # A rollback job inside the release workflow sees its own run in progress, with
+            # the publish job failed (or cancelled) already: that one goes on.
+            raise Refused(
+                f"run {run_id} is still {run.status.replace('_', ' ')[:20]} and none of its "
+                "jobs has failed: "
+                "nothing to roll back yet"
+            )
+        return found
 
 
 def _package_of(found: list[Artifact]) -> str | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from unrelease.detect.logs import MAX_SCAN_CHARS
+
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
@@ -158,6 +160,7 @@ def classify(job: str | None, step: str | None, region: list[str]) -> Verdict:
         matched: set[int] = set()
         hits: list[int] = []
         for i, line in enumerate(region):
+            line = line[:MAX_SCAN_CHARS]  # some patterns backtrack: quadratic on a long line
             found = [n for n, p in enumerate(cls.log) if p.search(line)]
             if found:
                 hits.append(i)

@@ -1,4 +1,6 @@
-"""Impact: downloads from pypistats.org, when it answers within 3 s; otherwise "unknown".
+"""Impact: downloads from pypistats.org, when it answers within 3 s in all (connecting and
+reading together: a server trickling its answer does not hold the rollback); otherwise
+"unknown".
 
 pypistats counts pypi.org downloads per project and day (mirrors excluded), not per version:
 the figure is the project's downloads from the day the bad version was uploaded, which bounds
@@ -62,20 +64,28 @@ class PypiStats:
     def _fetch(self, project: str) -> list[tuple[date, int]] | str:
         if project in self._cache:
             return self._cache[project]
+        # requests' timeout bounds each phase (connect, each read), not the whole: the request
+        # runs in a daemon thread and is given up on after TIMEOUT in all.
+        answer: list[list[tuple[date, int]] | str] = []
+        worker = threading.Thread(target=lambda: answer.append(self._get(project)), daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        result = answer[0] if answer else f"pypistats did not answer within {self.timeout:g} s"
+        self._cache[project] = result
+        return result
+
+    def _get(self, project: str) -> list[tuple[date, int]] | str:
         url = f"{self.base_url}/packages/{quote(project)}/overall"
         try:
             resp = requests.get(
                 url,
                 params={"mirrors": "false"},
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                timeout=self.timeout,
+                timeout=self.timeout + 1,  # each phase; the join in _fetch bounds the whole
             )
         except requests.RequestException as exc:
-            result: list[tuple[date, int]] | str = f"pypistats unreachable: {type(exc).__name__}"
-        else:
-            result = _parse(resp, project)
-        self._cache[project] = result
-        return result
+            return f"pypistats unreachable: {type(exc).__name__}"
+        return _parse(resp, project)
 
     def impact(
         self, package: str, version: str, index: str, upload_date: date | None = None
@@ -108,13 +118,22 @@ class PypiStats:
                 f"pypistats has no figures since the upload on {upload_date.isoformat()} yet; "
                 "it updates once a day"
             )
-        total = sum(n for d, n in series if d >= upload_date)
+        # pypistats keeps about 180 days: an older upload is counted from its first day
+        first = min(d for d, _ in series)
+        start = max(upload_date, first)
+        total = sum(n for d, n in series if d >= start)
+        window = (
+            f" (its figures start on {first.isoformat()}; the upload was on "
+            f"{upload_date.isoformat()})"
+            if start > upload_date
+            else ""
+        )
         return Impact(
             known=True,
             downloads=total,
             source="pypistats",
             detail=f"{total:,} downloads of {project} (all versions) from "
-            f"{upload_date.isoformat()} to {end.isoformat()}, per pypistats; {share}",
+            f"{start.isoformat()} to {end.isoformat()}, per pypistats{window}; {share}",
         )
 
 

@@ -29,16 +29,29 @@ _ERROR = "##[error]"
 MAX_EXCERPT_LINES = 20
 MAX_EXCERPT_CHARS = 2000
 MAX_LINE_CHARS = 300
+MAX_SCAN_CHARS = 1024  # the part of a line matched for files and failure classes
+
+# A private key block (PEM, OpenSSH, PGP), to its END line or the end of the text; its lines
+# become one marker and empty lines (the line count stays, for the excerpt's indexes).
+_KEY_BLOCK = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    re.DOTALL,
+)
+_KEY_MARK = "*** (private key) ***"
 
 # Things that look like credentials. GitHub masks the secrets it knows as ***, but not tokens
-# a step minted or printed itself; these patterns catch the common shapes.
+# a step minted or printed itself; these patterns catch the common shapes. None of them spans
+# a line break it does not keep.
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # the END line and base64 body lines of a key whose BEGIN line is not in the text
+    (re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"), _KEY_MARK),
     (
         re.compile(
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-            re.DOTALL,
+            r"(?m)^[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*\d)"
+            r"[A-Za-z0-9+/]{40,}={0,2}[ \t]*$"
         ),
-        "*** (private key) ***",
+        _KEY_MARK,
     ),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "***"),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), "***"),
@@ -46,7 +59,36 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "***"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), "***"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), "***"),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{20,}"), "***"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), "***"),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), "***"),
+    (re.compile(r"\bsk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}"), "***"),
     (re.compile(r"(?i)\b(authorization\s*:\s*(?:bearer|basic|token)\s+)\S+"), r"\1***"),
+    # URL credentials, also with a password holding '/' (unrelease.secrets stops at a '/')
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@:]*:[^\s@]+@"), r"\1***@"),
+    # a cookie header's whole value; session and remember-device cookies anywhere
+    (re.compile(r"(?i)\b((?:set-)?cookie[ \t]*:[ \t]*)[^\n]+"), r"\1***"),
+    (
+        re.compile(
+            r"(?i)\b([a-z0-9_.\-]*(?:session|remember[_\-]?device|csrf)[a-z0-9_\-]*[ \t]*=[ \t]*)"
+            r"(?!\*\*\*)[^\s;,&\"']+"
+        ),
+        r"\1***",
+    ),
+    # curl -u USER:PASSWORD, --user USER:PASSWORD; --password X, --token X (a space, no '=')
+    (
+        re.compile(
+            r"(?<!\S)(-u[ \t]*|--user(?:[ \t]+|=))([\"']?)[^\s\"':]*:(?!//|\*\*\*)[^\s\"']+"
+        ),
+        r"\1\2***",
+    ),
+    (
+        re.compile(
+            r"(?i)(?<!\S)(--?(?:password|passwd|pass|token|secret|api[_\-]?key|"
+            r"access[_\-]?key|client[_\-]?secret)[ \t]+)([\"']?)(?!\*\*\*)(?!-)[^\s\"']+"
+        ),
+        r"\1\2***",
+    ),
     (
         re.compile(
             r"(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|"
@@ -63,12 +105,33 @@ _DIST_LINE = re.compile(rf"^\s*(?:Uploading|Checking)\s+(?:\S*/)?{_DIST}(?=$|[\s
 _DIST_PATH = re.compile(rf"(?:^|\s)(?:\S*/)?dist/{_DIST}(?=$|[\s:])")
 
 
+def _key_marks(match: re.Match[str]) -> str:
+    return _KEY_MARK + "\n" * match.group(0).count("\n")
+
+
 def redact(text: str) -> str:
-    """TEXT with known secrets (``unrelease.secrets``) and token-like strings replaced."""
-    text = secrets.redact(text)
+    """TEXT with known secrets (``unrelease.secrets``) and token-like strings replaced. Line
+    breaks are kept (a private key's lines become empty), except inside a known secret."""
+    text = _KEY_BLOCK.sub(_key_marks, secrets.redact(text))
     for pattern, repl in _REDACTIONS:
         text = pattern.sub(repl, text)
     return text
+
+
+def redact_lines(lines: list[str]) -> list[str]:
+    """LINES redacted as one text (a key block spans lines), line for line."""
+    out = redact("\n".join(lines)).split("\n")
+    if len(out) != len(lines):  # a known secret held a line break: keep the indexes
+        out = [redact(line) for line in lines]
+    # each line of a multi-line secret is a secret too
+    parts = sorted(
+        {p for v in secrets.known() if "\n" in v for p in v.splitlines() if len(p) >= 4},
+        key=len,
+        reverse=True,
+    )
+    for part in parts:
+        out = [line.replace(part, "***") for line in out]
+    return out
 
 
 def clean_lines(text: str) -> list[str]:
@@ -132,7 +195,10 @@ def _shown(line: str) -> str | None:
 
 def excerpt(region: list[str], hits: list[int]) -> str:
     """A short, redacted excerpt: around the first line that told the failure class (HITS are
-    indexes into REGION), else the region's last lines; the ##[error] lines always close it."""
+    indexes into REGION), else the region's last lines; the ##[error] lines always close it.
+    The whole region is redacted before any line is picked or cut: a key block whose BEGIN
+    line is not picked, or a token the cut would leave half of, is gone already."""
+    region = redact_lines(region)
     errors = [i for i, line in enumerate(region) if line.startswith(_ERROR)]
     if hits:
         first = hits[0]
@@ -179,6 +245,7 @@ def artifacts(lines: list[str]) -> list[Artifact]:
     and ``Uploading`` lines, ``dist/...`` paths), in order, once each."""
     seen: dict[str, Artifact] = {}
     for line in lines:
+        line = line[:MAX_SCAN_CHARS]  # the patterns backtrack: quadratic on a long line
         for pattern in (_DIST_LINE, _DIST_PATH):
             for match in pattern.finditer(line):
                 found = artifact(match.group("file"))

@@ -134,8 +134,11 @@ def _failures(
 
 def root_cause(jobs: list[JobInfo]) -> tuple[JobInfo | None, StepInfo | None, list[JobInfo]]:
     """The failed job that finished first (the others often fail because of it), its failed
-    step, and the other failed jobs."""
+    step, and the other failed jobs. With no failed job, a cancelled one (a job over its
+    ``timeout-minutes`` is cancelled, not failed)."""
     failed = [j for j in jobs if j.conclusion in ("failure", "timed_out")]
+    if not failed:
+        failed = [j for j in jobs if j.conclusion == "cancelled"]
     if not failed:
         return None, None, []
     failed.sort(key=lambda j: (j.completed_at or "~", j.id))
@@ -150,7 +153,7 @@ def resolve_workflow(reader: RunReader, hint: str | None) -> tuple[str | int, st
     """The workflow to read (an id or a file name) and how to call it: an id, a file name
     (``release.yml``, or a path to it), a name (one request to list the workflows), or, with
     no hint, the one workflow whose name or file says release, publish, pypi or deploy."""
-    if hint and hint.strip().isdigit():
+    if hint and hint.strip().isascii() and hint.strip().isdigit():  # not '²': int() fails
         return int(hint), f"workflow {hint.strip()}"
     if hint and hint.strip().endswith((".yml", ".yaml")):
         file = hint.strip().rsplit("/", 1)[-1]
