@@ -501,3 +501,43 @@ def test_a_whole_rollback_stays_within_ten_requests(
     # 2 tags read + 2 tag written + 2 labels + 2 issues + 2 releases
     assert fake_github.count() <= 10, [(r.method, r.path) for r in fake_github.requests]
     assert fake_github.state.tags[rollback]["sha"] == good
+
+
+def test_threads_sharing_one_forge_never_swap_requests(
+    fake_github: FakeGitHub, forge: GitHubForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine reads issues, labels, releases and Latest at once through one forge.
+    PyGithub keeps a request's verb and URL on its connection between sending and reading:
+    two threads are held there together, and each must still get its own answer."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from github import Requester
+
+    sha = fake_github.add_commit("one")
+    fake_github.add_tag("v1.0.0", sha)
+    fake_github.add_release("v1.0.0", "v1.0.0", body="notes", latest=True)
+    fake_github.add_label("release")
+    barrier = threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
+    held: list[str] = []
+    original = Requester.HTTPRequestsConnectionClass.getresponse
+
+    def getresponse(self: object) -> object:
+        with lock:
+            hold = threading.current_thread() is not threading.main_thread() and len(held) < 2
+            if hold:
+                held.append(threading.current_thread().name)
+        if hold:
+            barrier.wait()
+        return original(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Requester.HTTPRequestsConnectionClass, "getresponse", getresponse)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        notes = pool.submit(forge.list_releases)
+        latest = pool.submit(forge.latest_release)
+        assert [n.tag for n in notes.result()] == ["v1.0.0"]
+        got = latest.result()
+        assert got is not None and got.tag == "v1.0.0"
+    assert len(held) == 2
+    forge.close()

@@ -75,6 +75,8 @@ def test_secrets_with_regex_characters(isolated: pytest.MonkeyPatch) -> None:
         ),
         ("mail me: user@example.com", "mail me: user@example.com"),
         ("https://host.example/a@b", "https://host.example/a@b"),
+        ("https://alice:pa/ss@host.example/x", "https://host.example/x"),
+        ("https://alice:p:a/s#s@host/", "https://host/"),
         ("no url here", "no url here"),
     ],
 )

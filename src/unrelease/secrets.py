@@ -16,7 +16,10 @@ SECRET_ENV = (
     "UNRELEASE_INDEX_PASSWORD",
 )
 _extra: set[str] = set()
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]+@")
+# user, then optionally ":password" -- passwords typed raw may hold "/" or "@" (a URL should
+# percent-encode them; people do not), so everything up to the last "@" before a space counts.
+# A URL with a port and an "@" in its path loses its host in output: safe rather than sorry.
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@:]*(?::\S*)?@")
 
 
 def register(value: str | None) -> None:

@@ -7,6 +7,7 @@ each method sends as few requests as it can (a whole rollback stays within about
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from github.GithubException import (
 from github.GithubRetry import GithubRetry
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
+from github.Repository import Repository
 from github.WorkflowJob import WorkflowJob
 from github.WorkflowRun import WorkflowRun
 
@@ -91,23 +93,46 @@ class GitHubForge:
         self.repo = repo
         self.base_url = base_url.rstrip("/")
         self._token = token
-        public = self.base_url == PUBLIC_API
-        self._gh = Github(
-            auth=Auth.Token(token),
-            base_url=self.base_url,
-            user_agent=USER_AGENT,
-            retry=GithubRetry() if public else None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            per_page=100,
-            lazy=True,
-        )
-        self._repo = self._gh.get_repo(repo)
         self._html = html_base(self.base_url)
         self._blob_session: requests.Session | None = None
+        # PyGithub keeps each request's verb and URL on one shared connection between sending
+        # and reading it, so two threads on one client mix their requests up. The engine reads
+        # in parallel: every thread gets a client of its own.
+        self._local = threading.local()
+        self._clients: list[Github] = []
+        self._clients_lock = threading.Lock()
+
+    def _client(self) -> tuple[Github, Repository]:
+        local = self._local
+        if getattr(local, "gh", None) is None:
+            gh = Github(
+                auth=Auth.Token(self._token),
+                base_url=self.base_url,
+                user_agent=USER_AGENT,
+                retry=GithubRetry() if self.base_url == PUBLIC_API else None,
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+                per_page=100,
+                lazy=True,
+            )
+            local.gh, local.repo = gh, gh.get_repo(self.repo)
+            with self._clients_lock:
+                self._clients.append(gh)
+        return local.gh, local.repo
+
+    @property
+    def _gh(self) -> Github:
+        return self._client()[0]
+
+    @property
+    def _repo(self) -> Repository:
+        return self._client()[1]
 
     def close(self) -> None:
-        self._gh.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for gh in clients:
+            gh.close()
 
     def describe(self) -> str:
         return f"github:{self.repo}"

@@ -51,7 +51,7 @@ class RememberedDevice:
         value = value.strip()
         if value.startswith(REMEMBER_PREFIX):
             stamp, sep, cookie = value[len(REMEMBER_PREFIX) :].partition(".")
-            if sep and stamp.isdigit() and cookie:
+            if sep and stamp.isascii() and stamp.isdigit() and cookie:
                 return cls(cookie=cookie, expires=float(stamp))
             raise BadInput(
                 "PYPI_REMEMBER_DEVICE is malformed",
