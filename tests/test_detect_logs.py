@@ -217,10 +217,11 @@ def test_the_excerpt_of_a_leaky_log_carries_no_secret() -> None:
             "  Qz0fHnXo4Pl2m1Xo9sYw==\n-----END PRIVATE KEY-----",
             "*** (private key) ***\n  Qz0fHnXo4Pl2m1Xo9sYw==\n*** (private key) ***",
         ),
-        ("https://user:pa/ss@host.example/simple/", "https://***@host.example/simple/"),
+        # (unrelease.secrets strips URL credentials before the log patterns see them)
+        ("https://user:pa/ss@host.example/simple/", "https://host.example/simple/"),
         (
             "git clone https://x-access:tok/en/x@github.com/a/b",
-            "git clone https://***@github.com/a/b",
+            "git clone https://github.com/a/b",
         ),
         ("+ curl -u admin:s3cr3t-pw https://h.example/", "+ curl -u *** https://h.example/"),
         ("curl --user 'admin:s3cr3t-pw' -X POST", "curl --user '***' -X POST"),

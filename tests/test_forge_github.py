@@ -49,14 +49,14 @@ def test_empty_token_is_auth_error() -> None:
 
 def test_retries_only_against_the_public_api(mocker: MockerFixture) -> None:
     github_cls = mocker.patch("unrelease.forges.github.Github")
-    GitHubForge("acme/widget", "tok")
+    GitHubForge("acme/widget", "tok")._client()  # clients are made per thread, on first use
     public = github_cls.call_args.kwargs
     assert public["retry"] is not None
     assert public["lazy"] is True
     assert public["seconds_between_requests"] is None
     assert public["seconds_between_writes"] is None
     assert public["per_page"] == 100
-    GitHubForge("acme/widget", "tok", base_url="https://ghe.example/api/v3/")
+    GitHubForge("acme/widget", "tok", base_url="https://ghe.example/api/v3/")._client()
     assert github_cls.call_args.kwargs["retry"] is None
     assert github_cls.call_args.kwargs["base_url"] == "https://ghe.example/api/v3"
 
