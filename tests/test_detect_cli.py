@@ -80,6 +80,10 @@ def failed_run(
         ("build", "success", [("Build sdist and wheel", "success")], "built\n"),
         (job, "failure", [(step, "failure"), ("Notify", "skipped")], log),
     ]
+    if ref.startswith("v") and "head_sha" not in kw:  # a release run: its tag, at its commit
+        kw["head_sha"] = fake.resolve(ref) or fake.add_commit(f"Release {ref}")
+        if fake.resolve(ref) is None:
+            fake.add_tag(ref, kw["head_sha"], annotated=True, message=f"Release {ref}")
     return fake.actions.add_run(
         "release.yml", head_branch=ref, display_title=kw.pop("title", "Release"), jobs=jobs, **kw
     )
@@ -448,3 +452,17 @@ def test_rollback_run_from_the_workflow_run_event(
     assert result.json["version"] == "1.2.0"
     assert fake.count(path_regex=rf"^/repos/acme/widget/actions/runs/{run_id}$") == 0
     assert fake.count(path_regex=rf"/actions/runs/{run_id}/jobs") == 1
+
+
+def test_rollback_run_on_a_branch_named_like_a_tag_is_refused(
+    fake_github: FakeGitHub, partial_pkg: Pkg, tmp_path: Path
+) -> None:
+    """A branch can carry a tag's name: its failing run must not withdraw that good version."""
+    fake = fake_github
+    seed_repo(fake)
+    rid = failed_run(fake, "##[error]tests failed\n", ref="v1.1.0", head_sha="f" * 40)
+    fake.clear_log()
+    result = rollback(fake, partial_pkg, tmp_path, "--run", str(rid))
+    assert result.exit_code == 2, result.stderr
+    assert "ran on 'v1.1.0'" in result.stderr and "did not release" in result.stderr
+    assert fake.writes() == []

@@ -287,6 +287,8 @@ def _build(
             tag_format=kw["tag_format"],
             measure_impact=live,
         )
+        if version is None and run.version_source in ("tag", "release"):
+            _check_run_tag(forge, run.run.id, run.run.head_branch, run.run.head_sha)
         version = version or run.trusted_version
         if version is None:
             title = f" (its title says {run.version}, unverified)" if run.version else ""
@@ -323,6 +325,19 @@ def _build(
         impact=impact,
     )
     return Engine(options, idx, forge, notify=lambda text: echo(text, err=True))
+
+
+def _check_run_tag(forge: Any, run_id: int, tag: str | None, sha: str) -> None:
+    """A version read from a run's ref is trusted only when that ref is a tag at the run's
+    commit: a branch can be named like a tag (``v1.1.0``), and a failing run on it must not
+    withdraw a good release."""
+    info = forge.resolve_tag(tag) if tag else None
+    if info is None or info.sha != sha:
+        where = "is no tag here" if info is None else f"points at {info.sha[:12]}, not {sha[:12]}"
+        raise Refused(
+            f"run {run_id} ran on {tag!r}, which {where}: it did not release that version; "
+            "give VERSION if it still must be withdrawn"
+        )
 
 
 def _check_formats(tag_format: str, rollback_tag: str) -> None:
