@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, seed_repo
 from tests.servers import DevpiServer, SeededPackage
 from tests.test_action_harness import ActionRun, run_action
 from unrelease.indexes import open_index
@@ -151,11 +151,6 @@ def push_payload(fake: FakeGitHub, ref: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ helpers
-def seed_repo(fake: FakeGitHub, versions: tuple[str, ...]) -> None:
-    for i, v in enumerate(versions):
-        sha = fake.add_commit(f"Release {v}")
-        fake.add_tag(f"v{v}", sha, annotated=True, message=f"Release {v}")
-        fake.add_release(f"v{v}", f"v{v}", body=f"Notes for {v}", latest=i == len(versions) - 1)
 
 
 def act(

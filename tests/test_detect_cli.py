@@ -14,6 +14,7 @@ import pytest
 
 from tests.cli_helpers import Run, invoke
 from tests.fakes.github import FakeGitHub
+from tests.fakes.github import seed_repo as seed_releases
 from tests.servers import DevpiServer, DistFactory, PypiserverServer, Target, upload
 from unrelease.indexes import open_index
 from unrelease.texts import find_record
@@ -59,10 +60,8 @@ def git_repo(tmp_path: Path) -> str:
 
 
 def seed_repo(fake: FakeGitHub, versions: Sequence[str] = ("1.0.0", "1.1.0")) -> None:
-    for i, v in enumerate(versions):
-        sha = fake.add_commit(f"Release {v}")
-        fake.add_tag(f"v{v}", sha, annotated=True, message=f"Release {v}")
-        fake.add_release(f"v{v}", f"v{v}", body=f"Notes {v}", latest=i == len(versions) - 1)
+    """The repository's releases, and a Release workflow whose last run succeeded."""
+    seed_releases(fake, versions)
     fake.actions.add_workflow("Release", ".github/workflows/release.yml")
     fake.actions.add_run("release.yml", conclusion="success", head_branch="v1.1.0")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import threading
 import urllib.parse
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, hold_two_requests_midway
 from tests.fakes.pypistats import FakePypiStats
 from unrelease.detect import Detector, runs
 from unrelease.detect.impact import PypiStats
@@ -372,8 +371,6 @@ def test_parallel_diagnoses_use_a_client_per_thread(
     it and reading the answer: two threads on one client swap requests. Here two worker
     threads are held between those two halves of their first request until both are there;
     each diagnosis must still be about its own run."""
-    from github import Requester
-
     fake = fake_github
     fake.actions.add_workflow("Release", ".github/workflows/release.yml")
     fake.actions.add_run("release.yml", conclusion="success", head_branch="v1.1.0")
@@ -388,21 +385,7 @@ def test_parallel_diagnoses_use_a_client_per_thread(
         )
         expected[rid] = name
 
-    barrier = threading.Barrier(2, timeout=30)
-    lock = threading.Lock()
-    entered: list[str] = []
-    original = Requester.HTTPRequestsConnectionClass.getresponse
-
-    def getresponse(self: Any) -> Any:
-        with lock:
-            hold = threading.current_thread() is not threading.main_thread() and len(entered) < 2
-            if hold:
-                entered.append(threading.current_thread().name)
-        if hold:
-            barrier.wait()
-        return original(self)
-
-    monkeypatch.setattr(Requester.HTTPRequestsConnectionClass, "getresponse", getresponse)
+    entered = hold_two_requests_midway(monkeypatch)
     clients: list[GitHubForge] = []
 
     def client() -> GitHubForge:

@@ -8,7 +8,7 @@ import pytest
 from github import Auth, Github
 from pytest_mock import MockerFixture
 
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, hold_two_requests_midway
 from unrelease.errors import AuthError, BadInput, NotFound, ServiceError
 from unrelease.forges.base import Forge, LabelSpec
 from unrelease.forges.github import GitHubForge, _accepted_permission, html_base
@@ -509,30 +509,13 @@ def test_threads_sharing_one_forge_never_swap_requests(
     """The engine reads issues, labels, releases and Latest at once through one forge.
     PyGithub keeps a request's verb and URL on its connection between sending and reading:
     two threads are held there together, and each must still get its own answer."""
-    import threading
     from concurrent.futures import ThreadPoolExecutor
-
-    from github import Requester
 
     sha = fake_github.add_commit("one")
     fake_github.add_tag("v1.0.0", sha)
     fake_github.add_release("v1.0.0", "v1.0.0", body="notes", latest=True)
     fake_github.add_label("release")
-    barrier = threading.Barrier(2, timeout=30)
-    lock = threading.Lock()
-    held: list[str] = []
-    original = Requester.HTTPRequestsConnectionClass.getresponse
-
-    def getresponse(self: object) -> object:
-        with lock:
-            hold = threading.current_thread() is not threading.main_thread() and len(held) < 2
-            if hold:
-                held.append(threading.current_thread().name)
-        if hold:
-            barrier.wait()
-        return original(self)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Requester.HTTPRequestsConnectionClass, "getresponse", getresponse)
+    held = hold_two_requests_midway(monkeypatch)
     with ThreadPoolExecutor(max_workers=2) as pool:
         notes = pool.submit(forge.list_releases)
         latest = pool.submit(forge.latest_release)

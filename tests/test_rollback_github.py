@@ -11,26 +11,13 @@ from typing import Any
 import pytest
 
 from tests.cli_helpers import Run, invoke
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, seed_repo
 from tests.servers import SeededPackage, Target
 from unrelease.errors import ServiceError
 from unrelease.indexes import open_index
 from unrelease.texts import find_record
 
 REASON = "imports fail on Python 3.12"
-
-
-def seed_repo(
-    fake: FakeGitHub, versions: tuple[str, ...], *, annotated: bool = True
-) -> dict[str, str]:
-    """A commit, a tag and a published release per version; the newest release is Latest."""
-    shas = {}
-    for i, v in enumerate(versions):
-        sha = fake.add_commit(f"Release {v}")
-        fake.add_tag(f"v{v}", sha, annotated=annotated, message=f"Release {v}")
-        fake.add_release(f"v{v}", f"v{v}", body=f"Notes for {v}", latest=i == len(versions) - 1)
-        shas[v] = sha
-    return shas
 
 
 def env_for(fake: FakeGitHub, target: Target) -> dict[str, str]:

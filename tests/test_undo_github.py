@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.cli_helpers import Run, invoke
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, seed_repo
 from tests.servers import DevpiServer, SeededPackage, Target
 from unrelease.errors import ServiceError
 from unrelease.indexes import open_index
@@ -20,17 +20,6 @@ from unrelease.texts import find_record
 from unrelease.undo import undo_marker
 
 REASON = "imports fail on Python 3.12"
-
-
-def seed_repo(fake: FakeGitHub, versions: tuple[str, ...]) -> dict[str, str]:
-    """A commit, an annotated tag and a published release per version; the newest is Latest."""
-    shas = {}
-    for i, v in enumerate(versions):
-        sha = fake.add_commit(f"Release {v}")
-        fake.add_tag(f"v{v}", sha, annotated=True, message=f"Release {v}")
-        fake.add_release(f"v{v}", f"v{v}", body=f"Notes for {v}", latest=i == len(versions) - 1)
-        shas[v] = sha
-    return shas
 
 
 def env_for(fake: FakeGitHub, target: Target) -> dict[str, str]:

@@ -12,9 +12,8 @@ import pytest
 
 from tests.cli_helpers import Run, invoke
 from tests.fakes.clock import FakeClock
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, seed_repo
 from tests.fakes.warehouse import FakeWarehouse
-from tests.test_rollback_github import seed_repo
 from unrelease import clock as clock_mod
 from unrelease.indexes import warehouse as warehouse_mod
 from unrelease.indexes import warehouse_session

@@ -150,10 +150,9 @@ def _network_message(exc: OSError) -> str:
     """One line naming the host and what went wrong, never the URL's credentials."""
     from urllib.parse import urlsplit
 
-    request = getattr(exc, "request", None)
-    host = urlsplit(getattr(request, "url", "") or "").hostname
-    port = urlsplit(getattr(request, "url", "") or "").port
-    where = f"{host}:{port}" if host and port else host or "a service"
+    url = urlsplit(getattr(getattr(exc, "request", None), "url", "") or "")
+    where = f"{url.hostname}:{url.port}" if url.hostname and url.port else url.hostname
+    where = where or "a service"
     text = str(exc)
     if "NameResolution" in text or "Name or service not known" in text:
         why = "its name does not resolve"
@@ -288,7 +287,11 @@ def _build(
             measure_impact=live,
         )
         if version is None and run.version_source in ("tag", "release"):
-            _check_run_tag(forge, run.run.id, run.run.head_branch, run.run.head_sha)
+            from unrelease.detect.version import check_run_tag
+
+            check_run_tag(
+                forge.resolve_tag, run.run.id, run.run.head_branch, run.run.head_sha, kw["repo"]
+            )
         version = version or run.trusted_version
         if version is None:
             title = f" (its title says {run.version}, unverified)" if run.version else ""
@@ -325,19 +328,6 @@ def _build(
         impact=impact,
     )
     return Engine(options, idx, forge, notify=lambda text: echo(text, err=True))
-
-
-def _check_run_tag(forge: Any, run_id: int, tag: str | None, sha: str) -> None:
-    """A version read from a run's ref is trusted only when that ref is a tag at the run's
-    commit: a branch can be named like a tag (``v1.1.0``), and a failing run on it must not
-    withdraw a good release."""
-    info = forge.resolve_tag(tag) if tag else None
-    if info is None or info.sha != sha:
-        where = "is no tag here" if info is None else f"points at {info.sha[:12]}, not {sha[:12]}"
-        raise Refused(
-            f"run {run_id} ran on {tag!r}, which {where}: it did not release that version; "
-            "give VERSION if it still must be withdrawn"
-        )
 
 
 def _check_formats(tag_format: str, rollback_tag: str) -> None:

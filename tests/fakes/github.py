@@ -29,12 +29,13 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.github_actions import BLOB_PREFIX
+from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from tests.fakes.github_actions import FakeActions
@@ -179,18 +180,8 @@ class FakeGitHub:
         self._install_routes()
         self.add_commit("initial commit")
 
-        fake = self
-
-        class _H(_RequestHandler):
-            server_fake = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(_RequestHandler, self)
+        self.port = self._server.port
 
     # ------------------------------------------------------------------ lifecycle and urls
     @property
@@ -214,9 +205,7 @@ class FakeGitHub:
         return f"{self.web_url}/{self.full_name}"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> FakeGitHub:
         return self
@@ -742,7 +731,11 @@ class FakeGitHub:
         }
 
     # ------------------------------------------------------------------ HTTP plumbing
-    def _paginate(self, ctx: _Ctx, items: list[Any]) -> _Response:
+    def _paginate(
+        self, ctx: _Ctx, items: list[Any], wrap: Callable[[list[Any]], Any] | None = None
+    ) -> _Response:
+        """One page of ITEMS as GitHub pages them (per_page, page, Link); WRAP shapes the
+        body when the page is not a bare list (Actions: ``{"total_count": n, "runs": [...]}``)."""
         try:
             per_page = min(max(int(ctx.query.get("per_page", "30")), 1), 100)
             page = max(int(ctx.query.get("page", "1")), 1)
@@ -766,7 +759,7 @@ class FakeGitHub:
                 links += [link(page + 1, "next"), link(last, "last")]
             if links:
                 headers["Link"] = ", ".join(links)
-        return _Response(200, chunk, headers)
+        return _Response(200, wrap(chunk) if wrap else chunk, headers)
 
     def _permission_for(self, path: str) -> str:
         tail = path.removeprefix(f"/repos/{self.full_name}").lstrip("/")
@@ -1229,3 +1222,41 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+
+
+def seed_repo(
+    fake: FakeGitHub, versions: Sequence[str], *, annotated: bool = True
+) -> dict[str, str]:
+    """A commit, a tag and a published release per version; the newest release is Latest.
+    Returns each version's commit."""
+    shas = {}
+    for i, v in enumerate(versions):
+        sha = fake.add_commit(f"Release {v}")
+        fake.add_tag(f"v{v}", sha, annotated=annotated, message=f"Release {v}")
+        fake.add_release(f"v{v}", f"v{v}", body=f"Notes for {v}", latest=i == len(versions) - 1)
+        shas[v] = sha
+    return shas
+
+
+def hold_two_requests_midway(monkeypatch: Any) -> list[str]:
+    """Make the first two PyGithub requests sent from worker threads wait for each other
+    between sending and reading their answer: where PyGithub keeps a request's verb and URL
+    on a shared connection, the two then swap. Returns the names of the threads held."""
+    from github import Requester
+
+    barrier = threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
+    held: list[str] = []
+    original = Requester.HTTPRequestsConnectionClass.getresponse
+
+    def getresponse(self: Any) -> Any:
+        with lock:
+            hold = threading.current_thread() is not threading.main_thread() and len(held) < 2
+            if hold:
+                held.append(threading.current_thread().name)
+        if hold:
+            barrier.wait()
+        return original(self)
+
+    monkeypatch.setattr(Requester.HTTPRequestsConnectionClass, "getresponse", getresponse)
+    return held

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import math
 import re
 import secrets
 import urllib.parse
@@ -382,30 +381,7 @@ class FakeActions:
 
     # ------------------------------------------------------------------ listing
     def _page(self, ctx: _Ctx, items: list[Any], key: str, total: int) -> _Response:
-        from tests.fakes.github import _Response
-
-        try:
-            per_page = min(max(int(ctx.query.get("per_page", "30")), 1), 100)
-            page = max(int(ctx.query.get("page", "1")), 1)
-        except ValueError:
-            per_page, page = 30, 1
-        last = max(1, math.ceil(len(items) / per_page))
-        chunk = items[(page - 1) * per_page : page * per_page]
-        headers: dict[str, str] = {}
-
-        def link(p: int, rel: str) -> str:
-            query = {**ctx.query, "per_page": str(per_page), "page": str(p)}
-            url = f"{self.fake.api_url}{urllib.parse.quote(ctx.path)}"
-            return f'<{url}?{urllib.parse.urlencode(query)}>; rel="{rel}"'
-
-        links = []
-        if page > 1:
-            links += [link(page - 1, "prev"), link(1, "first")]
-        if page < last:
-            links += [link(page + 1, "next"), link(last, "last")]
-        if links:
-            headers["Link"] = ", ".join(links)
-        return _Response(200, {"total_count": total, key: chunk}, headers)
+        return self.fake._paginate(ctx, items, lambda chunk: {"total_count": total, key: chunk})
 
     def _matches(self, run: FakeRun, q: dict[str, str]) -> bool:
         att = run.latest

@@ -15,8 +15,10 @@ import re
 import threading
 import urllib.parse
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer
 
 
 class FakePypiStats:
@@ -27,18 +29,8 @@ class FakePypiStats:
         self.body: bytes | None = None  # answer this raw body instead
         self.hold = False
         self._release = threading.Event()
-        fake = self
-
-        class _H(_Handler):
-            server_fake = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(_Handler, self)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
@@ -49,8 +41,7 @@ class FakePypiStats:
 
     def close(self) -> None:
         self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> FakePypiStats:
         return self

@@ -53,7 +53,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pyotp
@@ -67,6 +67,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+
+from tests.fakes.loopback import LoopbackServer
 
 # Settings, as warehouse's defaults (warehouse/config.py, manage/__init__.py, forklift).
 SESSION_MAX_AGE = 12 * 3600
@@ -539,8 +541,7 @@ class FakeWarehouse:
         self._login_ip_limit = _Limiter(LOGIN_LIMITS, self.clock)
         self._twofa_user_limit = _Limiter(TWOFA_USER_LIMITS, self.clock)
         self._twofa_ip_limit = _Limiter(TWOFA_IP_LIMITS, self.clock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -553,27 +554,14 @@ class FakeWarehouse:
     def start(self) -> FakeWarehouse:
         if self._server is not None:
             return self
-        fake = self
-
-        class _H(_RequestHandler):
-            server_fake = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(_RequestHandler, self)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()
         self._server = None
 
     def __enter__(self) -> FakeWarehouse:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from unrelease.actions.event import Trigger
-from unrelease.errors import Refused
 
 
 def check_run_tag(trigger: Trigger, env: Mapping[str, str]) -> None:
@@ -17,23 +16,13 @@ def check_run_tag(trigger: Trigger, env: Mapping[str, str]) -> None:
     two reads (the ref, and the tag object of an annotated tag)."""
     if trigger.tag is None or trigger.head_sha is None:
         return
+    from unrelease.detect.version import check_run_tag as check
     from unrelease.forges.github import PUBLIC_API, GitHubForge
 
     repo = env.get("GITHUB_REPOSITORY", "")
     token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
     forge = GitHubForge(repo, token, env.get("GITHUB_API_URL") or PUBLIC_API)
     try:
-        info = forge.resolve_tag(trigger.tag)
+        check(forge.resolve_tag, trigger.run_id, trigger.tag, trigger.head_sha, repo)
     finally:
         forge.close()
-    run = f"the failed run {trigger.run_id}"
-    if info is None:
-        raise Refused(
-            f"{run} ran on {trigger.tag!r}, which is no tag of {repo} (a branch can carry a "
-            "tag's name): nothing is rolled back"
-        )
-    if info.sha != trigger.head_sha:
-        raise Refused(
-            f"{run} ran commit {trigger.head_sha[:12]}, but tag {trigger.tag} points at "
-            f"{info.sha[:12]}: that run did not release {trigger.tag}; nothing is rolled back"
-        )

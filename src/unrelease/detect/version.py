@@ -15,13 +15,14 @@ Every candidate must parse as a PEP 440 version (``packaging``); text that does 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from packaging.version import InvalidVersion, Version
 
 from unrelease.detect.logs import Artifact
-from unrelease.model import Release, RunInfo
+from unrelease.errors import Refused
+from unrelease.model import Release, RunInfo, TagInfo
 
 ORDER = ("tag", "release", "log", "index", "display_title")
 WINDOW_BEFORE = timedelta(minutes=2)
@@ -113,3 +114,30 @@ def choose(found: dict[str, str]) -> tuple[str | None, str | None]:
         if source in found:
             return found[source], source
     return None, None
+
+
+def check_run_tag(
+    resolve_tag: Callable[[str], TagInfo | None],
+    run_id: int | None,
+    tag: str | None,
+    sha: str,
+    repo: str,
+) -> None:
+    """Refuse (exit 2, nothing changed) unless TAG, the ref a failed run ran on, is a tag of
+    REPO at the run's commit SHA. A branch can be named like a tag (``v1.1.0``): whoever can
+    push a branch must not get a released version withdrawn by making a run on it fail."""
+    info = resolve_tag(tag) if tag else None
+    run = f"the failed run {run_id}"
+    hint = "give the version explicitly if it must still be withdrawn"
+    if info is None:
+        raise Refused(
+            f"{run} ran on {tag!r}, which is no tag of {repo} (a branch can carry a tag's "
+            "name): nothing is rolled back",
+            hint=hint,
+        )
+    if info.sha != sha:
+        raise Refused(
+            f"{run} ran on {tag!r}: it ran commit {sha[:12]}, but tag {tag} points at "
+            f"{info.sha[:12]}: that run did not release {tag}; nothing is rolled back",
+            hint=hint,
+        )
