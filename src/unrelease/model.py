@@ -165,6 +165,8 @@ class IssueInfo:
     body: str
     state: str = "open"
     labels: tuple[str, ...] = ()
+    author: str | None = None  # the login that opened it (records are trusted by author)
+    author_is_bot: bool = False  # opened by a GitHub App (e.g. github-actions[bot])
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,28 @@ class LabelSpec:
     description: str
 
 
+@dataclass(frozen=True)
+class RepoView:
+    """What a rollback or undo reads from the forge before it acts, in as few round trips as
+    the forge allows (one GraphQL query on GitHub)."""
+
+    identity: str | None  # the login the credentials act as (None when unknown)
+    issues: tuple[IssueInfo, ...]  # open issues carrying the label asked for, authors included
+    labels: frozenset[str]  # which of the labels asked for exist (as asked, not lowercased)
+    notes: tuple[ReleaseNote, ...]  # every release, drafts included
+    latest: ReleaseNote | None  # the release GitHub shows as Latest
+    tags: dict[str, TagInfo | None]  # each tag asked for -> the commit it resolves to
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds a rollback of one package version, and since when (ISO 8601, UTC)."""
+
+    holder: str  # opaque: "gha:RUN_ID:ATTEMPT" or "host:PID:NONCE"
+    since: str
+    note: str = ""  # e.g. the record id, or why a stale claim was taken over
+
+
 class Forge(Protocol):
     """What the engine needs from where the code lives."""
 
@@ -88,6 +110,30 @@ class Forge(Protocol):
 
     def close_issue(self, number: int, body: str | None = None) -> IssueInfo:
         """Close issue NUMBER, setting its body to BODY in the same write when given."""
+        ...
+
+    # --- one read before acting, trust, and one run at a time --------------------------------
+    def view(self, label: str, labels: list[str], tags: list[str]) -> RepoView:
+        """Open issues labelled LABEL (with authors), which of LABELS exist, every release,
+        Latest, each of TAGS resolved to a commit, and the identity acting: one round trip
+        where the forge allows it."""
+        ...
+
+    def can_write(self, login: str) -> bool:
+        """Whether LOGIN has write access (write, maintain or admin) to the repository."""
+        ...
+
+    def claim(self, key: str, claim: Claim) -> Claim | None:
+        """Atomically claim KEY (``package/version``) for CLAIM.holder. None when the claim is
+        now ours; else the claim that holds it (someone else's, or an earlier run's)."""
+        ...
+
+    def take_over(self, key: str, old: Claim, new: Claim) -> bool:
+        """Replace the stale claim OLD by NEW; False when KEY is no longer held by OLD."""
+        ...
+
+    def release(self, key: str, holder: str) -> None:
+        """Drop the claim on KEY when HOLDER holds it (absent or another's: nothing changes)."""
         ...
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from unrelease.clock import Clock, SystemClock
-from unrelease.errors import Refused, ServiceError
+from unrelease.errors import BadInput, Refused, ServiceError
 from unrelease.model import DistFile, Release
 
 
@@ -30,6 +30,59 @@ class Capabilities:
         if self.delete_release:
             out.append("delete")
         return out
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project as the index shows it: its display name, its PEP 792 status and releases."""
+
+    name: str  # the index's display name (texts use it; lookups use canonicalize_name)
+    releases: list[Release]
+    status: str = "active"  # active | archived | quarantined | deprecated (PEP 792)
+    status_reason: str | None = None
+
+
+def check_dist_filename(filename: str, package: str, version: str) -> None:
+    """Refuse (BadInput, exit 2) a file name that is not a plain basename of a wheel or sdist
+    of PACKAGE at VERSION: a hostile index page must not make us write outside the backup
+    directory, nor back up or delete another project's or version's files."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion, Version
+
+    shown = repr(filename)
+    if (
+        not filename
+        or filename != Path(filename).name
+        or "/" in filename
+        or "\\" in filename
+        or filename.startswith(".")
+        or any(ord(c) < 32 or ord(c) == 127 for c in filename)
+    ):
+        raise BadInput(f"the index lists a file {shown} that is not a plain file name; refusing")
+    try:
+        if filename.endswith(".whl"):
+            name, ver, _build, _tags = parse_wheel_filename(filename)
+        else:
+            name, ver = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        raise BadInput(
+            f"the index lists a file {shown} that is not a wheel or sdist; refusing"
+        ) from None
+    try:
+        same_version = ver == Version(version)
+    except InvalidVersion:
+        same_version = False
+    if name != canonicalize_name(package) or not same_version:
+        raise BadInput(
+            f"the index lists {shown} under {package} {version}, but it is another "
+            f"project's or version's file; refusing"
+        )
 
 
 def sha256_of(path: Path) -> str:
@@ -78,6 +131,11 @@ class Index:
     def releases(self, package: str) -> list[Release]:
         """Every version of PACKAGE with its files. Raises NotFound for an unknown package."""
         raise NotImplementedError
+
+    def project(self, package: str) -> Project:
+        """PACKAGE's display name, PEP 792 status and releases, in one read where the index
+        allows. Adapters whose index shows a status or display name override this."""
+        return Project(name=package, releases=self.releases(package))
 
     def download(self, file: DistFile, dest_dir: Path) -> Path:
         """Download FILE into DEST_DIR and check its sha256 when the index tells one."""
