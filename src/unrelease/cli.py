@@ -132,40 +132,72 @@ def rollback_options(f: F) -> F:
 
 
 def handle_errors(f: F) -> F:
+    """The one place errors become a line and an exit code (a JSON object with --json);
+    a traceback only with --debug or UNRELEASE_DEBUG=1."""
+
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
         try:
             return f(*args, **kwargs)
         except UnreleaseError as exc:
-            echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(exc.message, exc.exit_code, exc.hint, as_json)
         except OSError as exc:  # requests' errors are OSErrors too
-            echo(f"error: {_network_message(exc)} (rerun when it answers)", err=True)
-            sys.exit(1)
+            from unrelease.errors import describe_os_error
+
+            _fail(describe_os_error(exc), 1, None, as_json)
+        except Exception as exc:
+            if _debug():
+                raise
+            text = " ".join(str(exc).split())[:200]
+            _fail(
+                f"unexpected {type(exc).__name__}: {text}",
+                1,
+                "rerun with UNRELEASE_DEBUG=1 for the traceback, and report it",
+                as_json,
+            )
 
     return wrapper  # type: ignore[return-value]
 
 
-def _network_message(exc: OSError) -> str:
-    """One line naming the host and what went wrong, never the URL's credentials."""
-    from urllib.parse import urlsplit
+def _debug() -> bool:
+    import os
 
-    url = urlsplit(getattr(getattr(exc, "request", None), "url", "") or "")
-    where = f"{url.hostname}:{url.port}" if url.hostname and url.port else url.hostname
-    where = where or "a service"
-    text = str(exc)
-    if "NameResolution" in text or "Name or service not known" in text:
-        why = "its name does not resolve"
-    elif "refused" in text.lower():
-        why = "connection refused"
-    elif "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
-        why = "no answer in time"
+    return os.environ.get("UNRELEASE_DEBUG", "") not in ("", "0")
+
+
+def _fail(message: str, code: int, hint: str | None, as_json: bool) -> None:
+    if as_json:
+        echo(json.dumps({"error": message, "exit_code": code, "hint": hint}))
     else:
-        why = type(exc).__name__
-    return f"cannot reach {where}: {why}"
+        echo(f"error: {message}" + (f" ({hint})" if hint else ""), err=True)
+    sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineGroup(click.Group):
+    """Usage errors as one line and exit 2, never click's three-line usage text."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(2)
+        except click.UsageError as exc:
+            dash = "No such option" in exc.message
+            hint = " (a value starting with '-' goes after '--')" if dash else ""
+            echo(f"error: {exc.message}{hint}; see --help", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            echo("error: cancelled: nothing changed", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            echo(f"error: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     __version__, "--version", prog_name="unrelease", message="%(prog)s %(version)s"
 )
@@ -188,11 +220,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _open_index(index: str, kind: str, pypi_auth: str = "manual") -> Index:
-    """Reads need no PyPI login: only a rollback passes its --pypi-auth."""
-    from unrelease.config import index_auth
-    from unrelease.indexes import open_index
+    from unrelease.commands import open_index
 
-    return open_index(index, kind, auth=index_auth(), pypi_auth=pypi_auth)
+    return open_index(index, kind, pypi_auth)
 
 
 @main.command()
@@ -237,106 +267,21 @@ def status(package: str, index: str, index_kind: str, as_json: bool) -> None:
     echo(f"latest stable: {stable.version if stable else 'none'}")
 
 
-def _build(
-    package: str, version: str | None, reason: str | None, kw: dict[str, Any], live: bool = False
-) -> Any:
-    """Options → engine (imported here, not at start-up). LIVE: a real rollback, not a plan."""
-    from unrelease.config import github_token, who
-    from unrelease.engine import Engine, Options
-    from unrelease.forges import open_forge
-    from unrelease.versions import check_package_name, parse_version
+def _engine(package: str, version: str | None, reason: str | None, kw: dict[str, Any]) -> Any:
+    from unrelease.commands import Asked, rollback_engine
 
-    check_package_name(package)
-    if version is not None:
-        parse_version(version)
-    elif not kw["run_id"]:
-        raise BadInput("VERSION is missing: give it, or --run ID to take it from the failed run")
-    if kw["to"]:
-        parse_version(kw["to"], what="--to version")
-    if reason is not None and not reason.strip():
-        raise BadInput("--reason must not be empty")
-    if reason is None and not kw["run_id"]:
-        raise BadInput("--reason is required (or --run ID to take it from the failed run)")
-    labels = [x.strip() for x in (kw["labels"] or f"release,{kw['severity']}").split(",")]
-    labels = [x for x in labels if x]
-    if not labels:
-        raise BadInput("--labels needs at least one label")
-    _check_formats(kw["tag_format"], kw["rollback_tag"])
-    if kw["run_id"] and not (str(kw["run_id"]).isascii() and str(kw["run_id"]).isdigit()):
-        raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
-    forge = open_forge(kw["repo"], kw["github_url"], github_token())
-    if kw["run_id"] and forge.kind != "github":
-        raise BadInput("--run needs a GitHub repository (--repo OWNER/NAME or GITHUB_REPOSITORY)")
-    idx = _open_index(kw["index"], kw["index_kind"], kw["pypi_auth"])
-    for warning in idx.warnings:
-        echo(f"warning: {warning}", err=True)
-    if kw["wait_manual"] and not idx.manual:
-        raise BadInput("--wait-manual is for manual index steps (--pypi-auth manual on PyPI)")
-    run, impact = None, None
-    if kw["run_id"]:
-        from unrelease.detect import default_reason, for_rollback
-
-        run = for_rollback(
-            forge,  # type: ignore[arg-type]  # a GitHubForge: checked above
-            int(kw["run_id"]),
-            package=package,
-            version=version,
-            index=idx,
-            index_name=kw["index"],
-            tag_format=kw["tag_format"],
-            measure_impact=live,
-        )
-        if version is None and run.version_source in ("tag", "release"):
-            from unrelease.detect.version import check_run_tag
-
-            check_run_tag(
-                forge.resolve_tag, run.run.id, run.run.head_branch, run.run.head_sha, kw["repo"]
-            )
-        version = version or run.trusted_version
-        if version is None:
-            title = f" (its title says {run.version}, unverified)" if run.version else ""
-            raise BadInput(
-                f"cannot tell which version run {run.run.id} was shipping{title}: give VERSION"
-            )
-        reason = reason or default_reason(run)
-        impact = run.impact
-    assert version is not None  # checked above
-    assert reason is not None
-    if live and impact is None:
-        from unrelease.detect.impact import PypiStats
-
-        impact = PypiStats().impact(package, version, kw["index"])
-    options = Options(
-        package=package,
-        version=version,
-        reason=reason.strip(),
-        to=kw["to"],
-        mode=kw["mode"],
-        severity=kw["severity"],
-        labels=labels,
-        tag_format=kw["tag_format"],
-        rollback_tag=kw["rollback_tag"],
-        files=kw["files"],
-        force=kw["force"],
-        mark_release=kw["mark_release"],
-        verify_install=kw["verify_install"],
-        run_url=run.run.url if run else None,
-        wait_manual=kw["wait_manual"],
-        backup_dir=kw["backup_dir"],
-        who=who(),
-        run=run,
-        impact=impact,
+    return rollback_engine(
+        Asked(package, version, reason, kw),
+        live=not kw.get("dry_run", True),
+        notify=lambda text: echo(text, err=True),
+        warn=lambda text: echo(f"warning: {text}", err=True),
     )
-    return Engine(options, idx, forge, notify=lambda text: echo(text, err=True))
 
 
 def _check_formats(tag_format: str, rollback_tag: str) -> None:
-    sample = {"version": "1.0", "to_tag": "v1.0", "date": "20000101", "to": "1.0", "package": "p"}
-    for name, fmt in (("--tag-format", tag_format), ("--rollback-tag", rollback_tag)):
-        try:
-            fmt.format(**sample)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise BadInput(f"{name} {fmt!r} is not a valid template: {exc}") from None
+    from unrelease.refnames import render_template
+
+    render_template("--tag-format", tag_format, version="1.0")
     if "{version}" not in tag_format:
         raise BadInput("--tag-format must contain {version}")
 
@@ -375,14 +320,6 @@ def _print_steps(steps: list[Step], dry_run: bool) -> None:
         echo(f"  {MARKS.get(s.status.value, '?')} {s.name:<16} {s.status.value:<12} {text}")
 
 
-def _confirm(engine: Any, plan: Any, yes: bool) -> None:
-    if yes or not plan.needs_confirmation:
-        return
-    o = plan.options
-    versions = ", ".join(r.version for r in plan.withdraw)
-    _ask(f"{o.mode} {o.package} {versions} on {plan.index_url}?")
-
-
 def _ask(question: str) -> None:
     """Ask QUESTION on the terminal; refuse (exit 2) when there is none or the answer is no."""
     if not sys.stdin.isatty():
@@ -398,9 +335,12 @@ def _ask(question: str) -> None:
 @handle_errors
 def plan(package: str, version: str | None, reason: str | None, **kw: Any) -> None:
     """Show what `rollback` would do, changing nothing."""
-    engine = _build(package, version, reason, kw)
-    p = engine.plan()
-    _report(engine.preview(p), kw["as_json"], dry_run=True)
+    from unrelease.commands import run_rollback
+
+    kw["dry_run"] = True
+    engine = _engine(package, version, reason, kw)
+    outcome = run_rollback(engine, dry_run=True, yes=False, ask=_ask)
+    _report(outcome, kw["as_json"], dry_run=True)
 
 
 @main.command()
@@ -412,16 +352,12 @@ def rollback(package: str, version: str | None, reason: str | None, **kw: Any) -
     """Withdraw VERSION of PACKAGE, tag the last good commit, open the incident issue and draft
     the withdrawn note. Safe to rerun: done steps are never done twice. With --run ID, VERSION
     and --reason may come from the failed release run."""
-    engine = _build(package, version, reason, kw, live=not kw["dry_run"])
-    p = engine.plan()
-    if kw["dry_run"]:
-        _report(engine.preview(p), kw["as_json"], dry_run=True)
-        return
-    engine.preflight(p)
-    _confirm(engine, p, kw["yes"])
-    outcome = engine.run(p)
-    _report(outcome, kw["as_json"], dry_run=False)
-    sys.exit(outcome.exit_code)
+    from unrelease.commands import run_rollback
+
+    engine = _engine(package, version, reason, kw)
+    outcome = run_rollback(engine, dry_run=kw["dry_run"], yes=kw["yes"], ask=_ask)
+    _report(outcome, kw["as_json"], dry_run=kw["dry_run"])
+    sys.exit(0 if kw["dry_run"] else outcome.exit_code)
 
 
 @main.command("pypi-login")

@@ -52,3 +52,26 @@ class WaitingOnPerson(UnreleaseError):
     """A person must act (a manual step, a confirmation e-mail)."""
 
     exit_code = 3
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError: a network failure names the host and what went wrong (never
+    the URL's credentials); a local file error names the file, not "a service"."""
+    from urllib.parse import urlsplit
+
+    request = getattr(exc, "request", None)
+    url = urlsplit(getattr(request, "url", "") or "")
+    if request is None and exc.filename is not None:
+        return f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}"
+    where = f"{url.hostname}:{url.port}" if url.hostname and url.port else url.hostname
+    where = where or "a service"
+    text = str(exc)
+    if "NameResolution" in text or "Name or service not known" in text:
+        why = "its name does not resolve"
+    elif "refused" in text.lower():
+        why = "connection refused"
+    elif "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+        why = "no answer in time"
+    else:
+        why = type(exc).__name__
+    return f"cannot reach {where}: {why} (rerun when it answers)"

@@ -20,6 +20,7 @@ without them, never half of each. A later rollback of the same version starts a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +33,9 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from unrelease import claims
 from unrelease.errors import BadInput, NotFound, Refused, ServiceError, UnreleaseError
-from unrelease.forges.base import Forge
+from unrelease.forges.base import Claim, Forge
 from unrelease.indexes.base import Index, sha256_of
 from unrelease.indexes.simple import file_version
 from unrelease.model import (
@@ -46,7 +48,8 @@ from unrelease.model import (
     TagInfo,
     exit_code,
 )
-from unrelease.texts import matching_records, release_notice, render, replace_record
+from unrelease.runner import FnTask, Runner, Task
+from unrelease.texts import release_notice, render, replace_record
 from unrelease.versions import find_release, parse_version
 
 log = logging.getLogger(__name__)
@@ -205,9 +208,10 @@ class UndoEngine:
     def _find(self, version: Version) -> tuple[IssueInfo, Record]:
         """The newest rollback of PACKAGE VERSION not yet undone; else the newest undone one
         (a rerun, which then has nothing left to do)."""
-        found = matching_records(
-            self.forge.find_issues(self.o.label, state="all"), self.o.package, version
-        )
+        from unrelease.records import trusted
+
+        issues = self.forge.find_issues(self.o.label, state="all")
+        found = trusted(issues, self.forge, None, self.o.package, version, log.warning)
         if not found:
             raise BadInput(
                 f"no rollback record of {self.o.package} {version} in the issues labelled "
@@ -308,7 +312,13 @@ class UndoEngine:
         return Step(f"index:{v}", f"{action} from {folder}")
 
     def _backup_folder(self, record: Record, v: str) -> Path:
-        base = self.o.backup_dir or (Path(record.backup) if record.backup else None)
+        named = str(record.backup) if record.backup else None
+        if self.o.backup_dir is None and named and named.startswith(("artifact ", "…/")):
+            raise Refused(
+                f"the backup is {named}: fetch it and pass --backup-dir",
+                hint="gh run download RUN_ID -n ARTIFACT",
+            )
+        base = self.o.backup_dir or (Path(named).expanduser() if named else None)
         if base is None:
             raise Refused("the record names no backup directory: pass --backup-dir")
         return base / f"{self.canonical}-{v}"
@@ -423,50 +433,81 @@ class UndoEngine:
         return UndoOutcome(plan, list(plan.steps), plan.record, plan.issue)
 
     def run(self, plan: UndoPlan) -> UndoOutcome:
-        steps = {s.name: Step(s.name, s.action, s.status, s.detail, s.url) for s in plan.steps}
-        out = UndoOutcome(plan, list(steps.values()), plan.record, plan.issue)
-        index_steps = [s for s in out.steps if s.name.startswith("index:")]
-        for step in index_steps:
-            version = step.name.removeprefix("index:")
-            self._guard(step, lambda v=version: self._restore(plan, v))  # type: ignore[misc]
-            if step.status in (Status.FAILED, Status.PENDING):
-                why = "failed" if step.status is Status.FAILED else "waits on a person"
-                self._hold(out.steps, f"restoring {version} on the index {why}")
-                break
+        """The steps through the shared runner: the index first (oldest version first, each
+        after the one before), the forge after the index, the issue last, whatever happened."""
+        out = UndoOutcome(plan, [], plan.record, plan.issue)
+        index_tasks: list[Task] = []
+        for step in plan.steps:
+            if step.name.startswith("index:"):
+                v = step.name.removeprefix("index:")
+                index_tasks.append(
+                    self._task(step, functools.partial(self._restore, plan, v), index_tasks[-1:])
+                )
         forge_work: dict[str, Callable[[UndoPlan], str]] = {
             "mark-release": self._unmark,
             "latest": self._restore_latest,
             "note": self._delete_note,
             "tag": self._delete_tag,
         }
-        for name, work in forge_work.items():
-            if name in steps:
-                self._guard(steps[name], lambda work=work: work(plan))  # type: ignore[misc]
-        self._finish(plan, out, steps["issue"])
+        forge_tasks: list[Task] = []
+        for name in forge_work:  # in this order: unmark before Latest, the note before its tag
+            step = next((s for s in plan.steps if s.name == name), None)
+            if step is not None:
+                work = functools.partial(forge_work[name], plan)
+                forge_tasks.append(self._task(step, work, [*index_tasks, *forge_tasks[-1:]]))
+        others = [*index_tasks, *forge_tasks]
+        issue_step = next(s for s in plan.steps if s.name == "issue")
+        issue = FnTask(
+            "issue",
+            issue_step.action,
+            lambda: self._finish(plan, out, others),
+            status=issue_step.status,
+            detail=issue_step.detail,
+            url=issue_step.url,
+            needs=others,
+            always=True,
+        )
+        tasks = [*others, issue]
+        key = claims.key(self.o.package, str(plan.record.version))
+        writes = any(t.status is Status.PLANNED for t in tasks)
+        mine = self._claim(plan, key) if writes else None
+        Runner(tasks).run()
+        if issue.error is not None and isinstance(issue.error, _LeftOpen):
+            issue.status = Status.SKIPPED
+        out.steps = [t.to_step() for t in tasks]
+        claims.drop(self.forge, key, mine, lambda text: log.warning("%s", text))
         return out
 
     @staticmethod
-    def _hold(steps: list[Step], why: str) -> None:
-        for s in steps:
-            if s.status is Status.PLANNED and s.name != "issue":
-                s.status = Status.SKIPPED
-                s.detail = f"not started: {why}"
+    def _task(step: Step, work: Callable[[], str], needs: list[Task]) -> Task:
+        return FnTask(
+            step.name,
+            step.action,
+            work,
+            status=step.status,
+            detail=step.detail,
+            url=step.url,
+            needs=needs,
+        )
 
-    @staticmethod
-    def _guard(step: Step, work: Callable[[], str | None]) -> None:
-        """Run WORK for a planned step and record its outcome; an error fails the step only."""
-        if step.status is not Status.PLANNED:
-            return
-        try:
-            detail = work()
-        except UnreleaseError as exc:
-            step.status = Status.FAILED
-            step.detail = str(exc)
-            log.warning("undo step %s failed: %s", step.name, exc)
-            return
-        step.status = Status.DONE
-        if detail:
-            step.detail = detail
+    def _claim(self, plan: UndoPlan, key: str) -> Claim | None:
+        """One rollback or undo at a time: the rollback's own claim, kept after it finished,
+        is taken over; another live undo or rollback makes this one wait (exit 3)."""
+        mine = claims.new_claim(f"undo:{plan.record.id}", self.now())
+        rollback_claim: list[Claim] = []
+
+        def finished(held: Claim) -> bool:
+            if str(held.note).startswith(f"rollback:{plan.record.id}"):
+                rollback_claim.append(held)
+                return True
+            return False
+
+        got = claims.acquire(self.forge, key, mine, finished, self.now(), log.warning)
+        if got is None and rollback_claim:
+            if not self.forge.take_over(key, rollback_claim[0], mine):
+                raise claims.Busy(f"another run took {key} over just now; rerun when done")
+            return mine
+        return got
 
     # --- index ---------------------------------------------------------------------------------
     def _restore(self, plan: UndoPlan, version: str) -> str:
@@ -545,33 +586,31 @@ class UndoEngine:
         return f"deleted tag {name} (was at {tag.sha[:12]})"
 
     # --- the record and the issue --------------------------------------------------------------
-    def _finish(self, plan: UndoPlan, out: UndoOutcome, step: Step) -> None:
+    def _finish(self, plan: UndoPlan, out: UndoOutcome, others: list[Task]) -> str:
+        """Close the issue when everything is back; else keep it open with the record of how
+        far undo got."""
         record = out.record
-        others = [s for s in out.steps if s is not step]
-        blocked = [s.name for s in others if s.status in (Status.FAILED, Status.PENDING)]
-        if step.status is not Status.PLANNED:
-            return
+        blocked = [t.name for t in others if t.status in (Status.FAILED, Status.PENDING)]
+        steps = [t.to_step() for t in others]
         if blocked:
-            # Keep the issue open; the record shows how far undo got.
-            step.status = Status.SKIPPED
-            step.detail = f"left open: {', '.join(blocked)} not done; rerun undo to finish"
-            record.undo_steps = [_stored(s) for s in out.steps]
+            record.undo_steps = [_stored(s) for s in steps]
             body = replace_record(out.issue.body, record)
             if body != out.issue.body:
                 try:
                     out.issue = self.forge.update_issue(out.issue.number, body)
                 except UnreleaseError as exc:
-                    step.status = Status.FAILED
-                    step.detail = f"record not updated: {exc}"
-            return
-        self._guard(step, lambda: self._close(plan, out, step))
+                    raise ServiceError(f"record not updated: {exc}") from None
+            raise _LeftOpen(f"left open: {', '.join(blocked)} not done; rerun undo to finish")
+        return self._close(plan, out, steps)
 
-    def _close(self, plan: UndoPlan, out: UndoOutcome, step: Step) -> str:
+    def _close(self, plan: UndoPlan, out: UndoOutcome, steps: list[Step]) -> str:
         record, issue = out.record, out.issue
         record.undone_at = record.undone_at or self.now().isoformat(timespec="seconds")
         record.undone_by = record.undone_by or self.o.who
-        done = Step(step.name, step.action, Status.DONE, f"closed #{issue.number}", step.url)
-        record.undo_steps = [_stored(done if s is step else s) for s in out.steps]
+        action = f"comment on #{issue.number} with what was undone and close it"
+        done = Step("issue", action, Status.DONE, f"closed #{issue.number}", issue.url)
+        record.undo_steps = [_stored(s) for s in [*steps, done]]
+        out.steps = steps
         marker = undo_marker(record.id)
         if not any(marker in c for c in self.forge.issue_comments(issue.number)):
             self.forge.comment_issue(issue.number, self.comment(plan, out))
@@ -632,3 +671,9 @@ def _check_backup(path: Path, expected: str | None) -> None:
             f"the backup {path} does not match the record (sha256 {actual[:16]}… instead of "
             f"{expected[:16]}…); nothing was uploaded"
         )
+
+
+class _LeftOpen(UnreleaseError):
+    """The issue stays open: an earlier step did not finish (not a failure of this step)."""
+
+    exit_code = 1

@@ -12,15 +12,33 @@ from unrelease.model import Release
 
 
 def parse_version(text: str, *, what: str = "version") -> Version:
-    """A PEP 440 version, or a one-line BadInput."""
+    """A PEP 440 version, or a one-line BadInput. One form at the edge: a leading ``v`` is
+    accepted and dropped; surrounding whitespace or any control character is refused (it
+    would make a second identity of one release)."""
+    if not isinstance(text, str) or not text:
+        raise BadInput(f"not a valid {what}: {text!r} (expected a PEP 440 version)")
+    if text != text.strip() or any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in text):
+        raise BadInput(f"not a valid {what}: {text!r} (whitespace or control characters)")
+    if not text.isascii():
+        raise BadInput(f"not a valid {what}: {text!r} (only ASCII)")
     try:
-        return Version(text)
-    except (InvalidVersion, TypeError):
+        return Version(text[1:] if text[:1] in "vV" and text[1:2].isdigit() else text)
+    except InvalidVersion:
         raise BadInput(f"not a valid {what}: {text!r} (expected a PEP 440 version)") from None
+
+
+def canonical_version(text: str, releases: Iterable[Release] = (), *, what: str = "version") -> str:
+    """The one form of TEXT used everywhere: the index's own spelling when the index has that
+    version (PyPI compares confirmations exactly), else packaging's normal form."""
+    version = parse_version(text, what=what)
+    rel = find_release(releases, version)
+    return rel.version if rel is not None else str(version)
 
 
 def check_package_name(name: str) -> str:
     """The canonical (PEP 503) form of a valid project name, or a one-line BadInput."""
+    if not isinstance(name, str) or name != name.strip() or not name.isascii():
+        raise BadInput(f"not a valid package name: {name!r}")
     try:
         canonical = canonicalize_name(name, validate=True)
     except InvalidName:
@@ -68,13 +86,10 @@ def choose_target(
 
 
 def to_withdraw(releases: Sequence[Release], bad: Version, target: Version) -> list[Release]:
-    """Releases to withdraw, newest first: BAD itself and every final release above the target
-    and below BAD that users could still get (incremental rollback with an older ``--to``)."""
-    out = []
-    for rel in releases:
-        v = Version(rel.version)
-        if v == bad or (target < v < bad and not v.is_prerelease and not rel.yanked):
-            out.append(rel)
+    """Releases to withdraw, newest first: every release (final or pre-release) strictly above
+    the target up to and including BAD, as the index lists it now. Never read from a record:
+    a record cannot widen a rollback."""
+    out = [r for r in releases if target < Version(r.version) <= bad]
     return sorted(out, key=lambda r: Version(r.version), reverse=True)
 
 
