@@ -17,7 +17,7 @@ from tests.servers import DevpiServer, SeededPackage, Target
 from unrelease.errors import ServiceError
 from unrelease.indexes import open_index
 from unrelease.texts import find_record
-from unrelease.undo import undo_marker
+from unrelease.undo_work import undo_marker
 
 REASON = "imports fail on Python 3.12"
 

@@ -20,7 +20,8 @@ from unrelease.forges.github import GitHubForge
 from unrelease.indexes.base import Capabilities, Index, ManualStep
 from unrelease.model import DistFile, IssueInfo, Record, Release, Status, Step
 from unrelease.texts import find_record, matching_records, record_block, replace_record
-from unrelease.undo import UndoEngine, UndoOptions, undo_marker
+from unrelease.undo import UndoEngine, UndoOptions
+from unrelease.undo_work import undo_marker
 
 PKG = "Memo_Pkg"
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")

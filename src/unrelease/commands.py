@@ -4,7 +4,6 @@ before anything was read or written."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +143,6 @@ def rollback_engine(
         run_url=run.run.url if run else None,
         wait_manual=kw["wait_manual"],
         backup_dir=backup_dir,
-        backup_ref=backup_reference(backup_dir),
         who=who(),
         run=run,
         impact=impact,
@@ -186,25 +184,6 @@ def _from_run(
             f"cannot tell which version run {run.run.id} was shipping{title}: give VERSION"
         )
     return run, version, reason or default_reason(run)
-
-
-def backup_reference(folder: Path) -> str:
-    """How the record names the backup: never an absolute local path. In Actions, the
-    artifact and run it is uploaded as; else a path relative to the working directory or to
-    the home directory, or only the folder's name."""
-    artifact = os.environ.get("UNRELEASE_BACKUP_ARTIFACT")
-    server, repo, run = (
-        os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
-    )
-    if artifact and server and repo and run.isdigit():
-        return f"artifact {artifact} of {server}/{repo}/actions/runs/{run}"
-    resolved = folder.expanduser().resolve()
-    for base, shown in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")):
-        try:
-            return shown + str(resolved.relative_to(base))
-        except ValueError:
-            continue
-    return f"…/{resolved.name}"
 
 
 def run_rollback(

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from unrelease import claims, records
+from unrelease.backups import backup_reference
 from unrelease.forges.base import Forge, RepoView
 from unrelease.indexes.base import Index
 from unrelease.model import (
@@ -334,7 +335,7 @@ class Engine:
             if isinstance(task, Backup) and task.sha256s:
                 record.sha256s.update(task.sha256s)
                 record.files = sorted(set(record.files) | set(task.sha256s))
-                record.backup = self.o.backup_ref or record.backup
+                record.backup = self.o.backup_ref or backup_reference(self.o.backup_dir)
             elif isinstance(task, IssueStep) and task.issue is not None:
                 record.issue_url = task.issue.url
             elif isinstance(task, TagStep) and task.tag is not None:

@@ -204,18 +204,22 @@ class Runner:
         ended: set[int] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             while waiting or running:
-                for task in list(waiting):
-                    if not all(id(n) in ended for n in task.needs):
-                        continue
-                    waiting.remove(task)
-                    need = None if task.always else _blocker(task)
-                    if task.status is Status.PLANNED and need is not None:
-                        _hold(task, need)
-                    if task.status is not Status.PLANNED:
-                        ended.add(id(task))
-                        self.on_done(task)
-                        continue
-                    running[pool.submit(run_one, task)] = task
+                progress = True
+                while progress:  # decided steps end at once; that may free others
+                    progress = False
+                    for task in list(waiting):
+                        if not all(id(n) in ended for n in task.needs):
+                            continue
+                        waiting.remove(task)
+                        progress = True
+                        need = None if task.always else _blocker(task)
+                        if task.status is Status.PLANNED and need is not None:
+                            _hold(task, need)
+                        if task.status is not Status.PLANNED:
+                            ended.add(id(task))
+                            self.on_done(task)
+                            continue
+                        running[pool.submit(run_one, task)] = task
                 if not running:
                     if waiting:  # a cycle: a programming error, reported, never a hang
                         for task in waiting:
