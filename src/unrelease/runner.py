@@ -147,6 +147,9 @@ def run_one(task: Task) -> None:
             task.verify()
         except Exception as exc:  # the one boundary: every error becomes an outcome
             err = as_error(exc)
+            if isinstance(err, WaitingOnPerson):
+                task.status, task.detail, task.error = Status.PENDING, str(err), err
+                return
             if transient(err) and attempt < task.retries:
                 log.info("step %s: %s; observing, then trying again", task.name, err)
                 continue
