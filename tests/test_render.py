@@ -28,7 +28,7 @@ from unrelease.undo import UndoEngine, UndoOptions, UndoOutcome, UndoPlan
 
 # GitHub's mention and reference filters run on the rendered HTML's text (entities decoded).
 MENTION = re.compile(r"(?<![\w@/`])@[A-Za-z0-9][A-Za-z0-9-]*")
-REFERENCE = re.compile(r"(?<![\w/&])#\d+\b")
+REFERENCE = re.compile(r"(?<![\w/&])#\d+\b|\bGH-\d+\b", re.IGNORECASE)
 RAW_HTML = "<!-- raw HTML omitted -->"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "pre", "p", "blockquote"}
@@ -122,13 +122,16 @@ class Page(HTMLParser):
 
 # ------------------------------------------------------------------------------ what is rendered
 HOSTILE = (
-    "<script>alert(1)</script> @someone #123 **x** `tick` a|b [x](javascript:alert(1)) "
+    "<script>alert(1)</script> @someone #123 **x** `tick` a|b [x](javascript:alert(1)) gh-9 "
     "<img src=x onerror=alert(1)> nul\x00 esc\x1b[31m \u202eevil\n"
     "# heading\n> quote\n- item\n1. one\n| a | b |\n|---|---|\n```\ncode\n```\n"
     "<!-- unrelease-record:begin -->"
 )
 # What the reader must still see of HOSTILE, as typed (after whitespace is collapsed in cells).
-VISIBLE = ("<script>alert(1)</script>", "@someone #123 **x** `tick` a|b [x](javascript:alert(1))")
+VISIBLE = (
+    "<script>alert(1)</script>",
+    "@someone #123 **x** `tick` a|b [x](javascript:alert(1)) gh-9",
+)
 BENIGN = "imports fail on Python 3.12"
 RELATED = ("#77", "#78")
 
@@ -214,7 +217,19 @@ def summary(user: str) -> str:
     return actions.summary(trigger, Result(3, d), env)
 
 
+def refused(user: str) -> str:
+    trigger = Trigger("workflow_run", run_id=5, run_url="https://g.example/r/5")
+    return actions.summary(trigger, None, {}, refusal=user)
+
+
+def skipped(user: str) -> str:
+    trigger = Trigger("workflow_run", run_id=5, run_url="https://g.example/r/5", skip=user)
+    return actions.summary(trigger, None, {})
+
+
 RENDERERS: dict[str, Callable[[str], str]] = {
+    "refused": refused,
+    "skipped": skipped,
     "issue": lambda u: texts(u).issue_body(),
     "note": lambda u: texts(u).note_body(),
     "notice": lambda u: texts(u).notice(),

@@ -104,6 +104,7 @@ def outside_record(body: str) -> str:
         ("see #123 and GH#4", "see #&#8203;123 and GH#&#8203;4"),  # no reference, no back-link
         ("#1 first", "\\#&#8203;1 first"),
         ("C# and #x", "C# and #x"),
+        ("GH-12 gh-3 x-GH-4", "GH-&#8203;12 gh-&#8203;3 x-GH-4"),
         ("nul\x00 bell\x07 esc\x1b[31m del\x7f", "nul bell esc\\[31m del"),
         ("tab\tkept\nline", "tab\tkept\nline"),
         ("bidi \u202eevil\u2066", "bidi evil"),

@@ -19,7 +19,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 # What starts a block at the beginning of a line: headings, quotes, list items, setext lines.
 _MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d+)([.)])(?=[ \t]|$))", re.MULTILINE)
 _ZWSP = "&#8203;"
-_REFERENCE = re.compile(r"#(?=\d)")  # #123: an issue reference GitHub would link
+# #123 and GH-123: issue references GitHub would link (and announce on that issue)
+_REFERENCE = re.compile(r"#(?=\d)|(?<![\w-])GH-(?=\d)", re.IGNORECASE)
 _ISSUE_REF = re.compile(r"#[0-9]{1,10}")
 TRUNCATED = "… [truncated: {n} characters]"
 
@@ -42,7 +43,7 @@ def md(value: object) -> str:
     """Escape text so markdown shows it as typed: no markup, no HTML, no @-mentions and no
     #-references."""
     text = plain(value).replace("&", "&amp;")
-    text = _REFERENCE.sub("#" + _ZWSP, text)  # before any entity (with its own "#") goes in
+    text = _REFERENCE.sub(lambda m: m.group(0) + _ZWSP, text)  # before any entity goes in
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_LINE_START.sub(_escape_line_start, text)
     return text.replace("<", "&lt;").replace("@", "@" + _ZWSP)
