@@ -413,7 +413,9 @@ def test_summary_of_a_pending_rollback_and_its_annotations() -> None:
     tag_link = "https://github.example/acme/widget/releases/tag/v1.1.0-rollback-20240101"
     assert f"- Rollback tag: [v1.1.0-rollback-20240101]({tag_link})" in text
     assert 'w0["widget 1.2.0: pending"]:::pending -->|yank| target' in text
-    assert "\\# not a heading" in text  # the notice is escaped markdown
+    # the notice is markdown Texts.notice wrote: it goes in as it is, between blank lines
+    notice = "<summary>Notice for users</summary>\n\nUse 1.1.0.\n# not a heading\n\n</details>"
+    assert notice in text
     assert "### Waiting on a person\n\n**index:1.2.0**\n\nlog in to PyPI" in text
     out = io.StringIO()
     actions.annotate(Console(out), result)

@@ -181,7 +181,7 @@ def test_yank_rollback_undone(repo: tuple[FakeGitHub, GitHubForge]) -> None:
     }
     comment = fake.state.comments[1][0]
     assert comment.startswith(undo_marker(data["record_id"]))
-    assert "&#64;someone \\*bold\\*" in comment  # data is escaped: no mention, no markup
+    assert "@&#8203;someone \\*bold\\*" in comment  # data is escaped: no mention, no markup
     assert "`1.1.0`, `1.2.0` can be installed" in comment
     assert the_record(fake).undone_by == "@someone *bold*"
 

@@ -12,8 +12,10 @@ from typing import Any
 from unrelease.actions.event import Trigger
 from unrelease.actions.rollback import Result
 from unrelease.actions.runner import Console
+from unrelease.texts import link as link  # unrelease.actions.link
 from unrelease.texts import md as md_block
 from unrelease.texts import md_line as md
+from unrelease.texts import plain
 
 OUTPUT_NAMES = (
     "status",
@@ -57,14 +59,6 @@ def outputs(result: Result | None, skip: bool = False) -> dict[str, str]:
     values["to-version"] = str(data.get("to") or "")
     values["withdrawn-versions"] = ",".join(str(v) for v in data.get("withdrawn") or [])
     return values
-
-
-def link(label: str, url: object) -> str:
-    """A markdown link to URL (http(s) only), or the label alone."""
-    if not isinstance(url, str) or not re.match(r"https?://", url):
-        return md(label)
-    safe = urllib.parse.quote(url, safe=":/?#@!$&'*+,;=%-._~")
-    return f"[{md(label)}]({safe})"
 
 
 _MERMAID_SAFE = re.compile(r"[^A-Za-z0-9 .,_+!:/#@()-]")
@@ -183,14 +177,20 @@ def summary(
     out += ["", "### What happened", "", mermaid(data, result.steps), ""]
     notice = data.get("notice")
     if isinstance(notice, str) and notice.strip() and result.status != "dry-run":
-        out += [
-            "<details><summary>Notice for users</summary>",
-            "",
-            md_block(notice),
-            "",
-            "</details>",
-        ]
+        out += notice_block(notice)
     return "\n".join(out) + "\n"
+
+
+def notice_block(notice: str) -> list[str]:
+    """The user notice, folded: it is markdown ``Texts.notice`` wrote (its data escaped
+    there), so it goes in as it is, with blank lines around it so its blocks stay blocks."""
+    return [
+        "<details><summary>Notice for users</summary>",
+        "",
+        plain(notice).strip("\n"),
+        "",
+        "</details>",
+    ]
 
 
 def tag_url(env: Mapping[str, str], name: str) -> str | None:

@@ -6,9 +6,10 @@ through the ``md`` filter so it renders as text and never as markup, mentions or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,34 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from unrelease.model import Diagnosis, Impact, IssueInfo, Record, Step
+from unrelease.texts.escape import clip, code, issue_ref, link, md, md_line, plain
+
+__all__ = [
+    "ISSUE_BODY_LIMIT",
+    "NOTE_BODY_LIMIT",
+    "RECORD_BEGIN",
+    "RECORD_END",
+    "Texts",
+    "clip",
+    "code",
+    "decision_for",
+    "find_record",
+    "issue_ref",
+    "link",
+    "matching_records",
+    "md",
+    "md_line",
+    "plain",
+    "record_block",
+    "release_notice",
+    "render",
+    "replace_record",
+    "root_cause_vars",
+]
+
+# GitHub refuses a longer issue (or comment) body, and a longer release body.
+ISSUE_BODY_LIMIT = 65_536
+NOTE_BODY_LIMIT = 125_000
 
 RECORD_BEGIN = "<!-- unrelease-record:begin -->"
 RECORD_END = "<!-- unrelease-record:end -->"
@@ -26,35 +55,6 @@ _RECORD_RE = re.compile(
     re.escape(RECORD_BEGIN) + r"\s*```json\s*(?P<json>.*?)\s*```\s*" + re.escape(RECORD_END),
     re.DOTALL,
 )
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
-# What starts a block at the beginning of a line: headings, quotes, list items, setext lines.
-_MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d+)([.)])(?=[ \t]|$))", re.MULTILINE)
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    indent, mark, digits, dot = match.groups()
-    if mark:
-        return f"{indent}\\{mark}"
-    return f"{indent}{digits}\\{dot}"  # "1." becomes "1\." (a backslash before a digit shows)
-
-
-def md(value: object) -> str:
-    """Escape text so markdown shows it as typed: no markup, no HTML, no @-mentions."""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("&", "&amp;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_LINE_START.sub(_escape_line_start, text)
-    return text.replace("<", "&lt;").replace("@", "&#64;")
-
-
-def md_line(value: object) -> str:
-    """Like ``md`` but on one line (table cells, list items)."""
-    return md(" ".join(str(value).split()))
-
-
-def code(value: object) -> str:
-    """Inline code that stays inline code whatever the value holds."""
-    text = " ".join(str(value).split()).replace("`", "'")
-    return f"`{text}`"
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +70,34 @@ def _env() -> jinja2.Environment:
     env.filters["md"] = md
     env.filters["md_line"] = md_line
     env.filters["code"] = code
+    env.filters["plain"] = plain
+    env.filters["issue_ref"] = issue_ref
+    env.globals["link"] = link
     return env
+
+
+# The runbook's decision rule: critical -> roll back now; minor -> watch 24-72 h, then decide.
+DECISIONS = {
+    "critical": (
+        "Rolled back now",
+        "a critical problem (the package does not work after install, a security hole, "
+        "damaged data, a clash with a major dependency or a broken build) is rolled back "
+        "at once, within 24 hours, without waiting to watch it.",
+    ),
+    "minor": (
+        "Rolled back after watching",
+        "a minor problem (some functions only, slower in some cases, or wrong documentation) "
+        "is watched for 24-72 hours before deciding; it was watched and judged worth "
+        "withdrawing.",
+    ),
+}
+
+
+def decision_for(severity: str) -> tuple[str, str]:
+    """The decision and why, as the issue shows them, for a rollback of SEVERITY."""
+    return DECISIONS.get(
+        severity, ("Rolled back", f"the release was judged {severity or 'bad'} and withdrawn.")
+    )
 
 
 @dataclass
@@ -97,6 +124,10 @@ class Texts:
     run: Diagnosis | None = None  # the failed release run, when known
     impact: Impact | None = None
     never_published: bool = False  # the failed run put no file of the version on the index
+    next_release: str | None = None  # the planned re-release and when, e.g. "0.22.6 on Friday"
+    related: tuple[str, ...] = ()  # issue references, "#123" (validated upstream)
+    decision: str = ""  # e.g. "Rolled back now"; empty: the severity's (``decision_for``)
+    decision_why: str = ""  # why; empty: the severity's
 
     def _vars(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -104,28 +135,75 @@ class Texts:
         data["install"] = f'pip install "{self.package}=={self.target}"'
         data["record_block"] = record_block(self.record) if self.record else ""
         data["cause"] = root_cause_vars(self.run) if self.run else None
+        decision, why = decision_for(self.severity)
+        data["decision"] = self.decision or decision
+        data["decision_why"] = self.decision_why or why
+        data["unchanged"] = self.never_published and not self.withdrawn
         return data
 
-    def render(self, template: str) -> str:
-        return _env().get_template(template).render(**self._vars())
+    def render(self, template: str, **extra: Any) -> str:
+        return _env().get_template(template).render(**self._vars(), **extra)
 
     def issue_title(self) -> str:
-        return f"ROLLBACK: {self.package} {self.version}"
+        return plain(f"ROLLBACK: {self.package} {self.version}").replace("\n", " ")
 
     def issue_body(self) -> str:
-        return self.render("issue.md.j2")
+        def body(t: Texts) -> str:
+            return t.render("issue.md.j2", notice=t.render("notice.md.j2"))
+
+        return self._fit(body, ISSUE_BODY_LIMIT)
 
     def note_title(self) -> str:
-        return f"{self.version} [WITHDRAWN]"
+        return plain(f"{self.version} [WITHDRAWN]").replace("\n", " ")
 
     def note_body(self) -> str:
-        return self.render("note.md.j2")
+        return self._fit(lambda t: t.render("note.md.j2"), NOTE_BODY_LIMIT)
 
     def notice(self) -> str:
-        return self.render("notice.md.j2")
+        return self._fit(lambda t: t.render("notice.md.j2"), ISSUE_BODY_LIMIT)
 
     def tag_message(self) -> str:
         return self.render("tag.txt.j2")
+
+    def _fit(self, text_of: Callable[[Texts], str], limit: int) -> str:
+        """TEXT_OF(self), its user-written parts cut (each to one length, the longest that
+        fits) when it would be longer than LIMIT. The record block is never cut."""
+        text = text_of(self)
+        if len(text) <= limit:
+            return text
+        low, high = 0, max(len(x) for x in self._user_texts().values())
+        best = text_of(self._clipped(0))
+        while low <= high:
+            mid = (low + high) // 2
+            candidate = text_of(self._clipped(mid))
+            if len(candidate) <= limit:
+                best, low = candidate, mid + 1
+            else:
+                high = mid - 1
+        return best
+
+    def _user_texts(self) -> dict[str, str]:
+        """The parts a person (or a log) wrote, which may be any length."""
+        return {
+            "reason": self.reason,
+            "next_release": self.next_release or "",
+            "decision_why": self.decision_why,
+            "excerpt": self.run.excerpt if self.run else "",
+            "run_note": self.run.note if self.run else "",
+        }
+
+    def _clipped(self, limit: int) -> Texts:
+        cut = {k: clip(v, limit) for k, v in self._user_texts().items()}
+        run = self.run
+        if run is not None:
+            run = dataclasses.replace(run, excerpt=cut["excerpt"], note=cut["run_note"])
+        return dataclasses.replace(
+            self,
+            reason=cut["reason"],
+            next_release=cut["next_release"] if self.next_release is not None else None,
+            decision_why=cut["decision_why"],
+            run=run,
+        )
 
 
 def record_block(record: Record) -> str:
@@ -197,7 +275,7 @@ def root_cause_vars(run: Diagnosis) -> dict[str, Any]:
     cls = BY_KEY.get(run.failure_class, UNKNOWN)
     # The excerpt is log text anyone who can push may shape: it goes in a fence longer than any
     # backtick run in it, and cannot carry a record marker that ``find_record`` would read.
-    excerpt = run.excerpt.replace("<!-- unrelease-record", "<!-- (quoted) unrelease-record")
+    excerpt = plain(run.excerpt).replace("<!-- unrelease-record", "<!-- (quoted) unrelease-record")
     longest = max((len(m) for m in re.findall(r"`+", excerpt)), default=0)
     source = {"display_title": "the run's title, unverified", "given": "given by hand"}.get(
         run.version_source or "", f"its {run.version_source}"
