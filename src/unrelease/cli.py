@@ -69,13 +69,18 @@ def rollback_options(f: F) -> F:
         ),
         click.option("--to", "to", help="Version to go back to (default: newest good one)."),
         click.option(
-            "--mode", type=click.Choice(["yank", "delete"]), default="yank", show_default=True
+            "--mode",
+            type=click.Choice(["yank", "delete"]),
+            default="yank",
+            show_default=True,
+            help="yank (reversible; PyPI) or delete (pypiserver, devpi; files backed up first).",
         ),
         click.option(
             "--severity",
             type=click.Choice(["critical", "minor"]),
             default="critical",
             show_default=True,
+            help="critical: roll back now; minor: after watching (the issue says which).",
         ),
         click.option(
             "--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub, or a local path."
@@ -85,13 +90,33 @@ def rollback_options(f: F) -> F:
             envvar="GITHUB_API_URL",
             default="https://api.github.com",
             show_default=True,
+            help="The GitHub API root (GitHub Enterprise: https://HOST/api/v3).",
         ),
-        click.option("--tag-format", default="v{version}", show_default=True),
-        click.option("--rollback-tag", default="{to_tag}-rollback-{date}", show_default=True),
+        click.option(
+            "--tag-format",
+            default="v{version}",
+            show_default=True,
+            help="How release tags are named; {version} is the version.",
+        ),
+        click.option(
+            "--rollback-tag",
+            default="{to_tag}-rollback-{date}",
+            show_default=True,
+            help="The tag made at the target; {to_tag}, {date}, {version}, {to}, {package}.",
+        ),
         click.option("--labels", help="Issue labels [default: release,SEVERITY]."),
         click.option("--files", help="Only files matching this glob (delete mode)."),
         click.option("--force", is_flag=True, help="Delete on a non-volatile devpi index."),
-        click.option("--mark-release", is_flag=True, help="Mark the bad version's release."),
+        click.option(
+            "--mark-release/--no-mark-release",
+            default=None,
+            help="Mark the bad version's GitHub release [WITHDRAWN]  [default: with critical].",
+        ),
+        click.option(
+            "--publish-note", is_flag=True, help="Publish the withdrawn note (default: a draft)."
+        ),
+        click.option("--next-release", help="The planned re-release and when, for the notice."),
+        click.option("--related", help="Related issues for the notice: #123,#124."),
         click.option("--verify-install", is_flag=True, help="pip-install from the index after."),
         click.option(
             "--pypi-auth",
@@ -307,6 +332,8 @@ def _report(outcome: Outcome, as_json: bool, dry_run: bool) -> None:
     if outcome.note:
         echo(f"release note: {outcome.note.url}")
     echo(f"record: {outcome.record.id}")
+    for line in outcome.public():
+        echo(line)
     if not dry_run:
         echo()
         echo(outcome.notice.rstrip())

@@ -129,7 +129,7 @@ def rollback_engine(
     options = Options(
         package=package,
         version=version,
-        reason=reason[:_REASON_MAX],
+        reason=reason,
         to=kw["to"],
         mode=kw["mode"],
         severity=kw["severity"],
@@ -138,7 +138,14 @@ def rollback_engine(
         rollback_tag=kw["rollback_tag"],
         files=kw["files"],
         force=kw["force"],
-        mark_release=kw["mark_release"],
+        mark_release=kw["severity"] == "critical"
+        if kw.get("mark_release") is None
+        else bool(kw["mark_release"]),
+        publish_note=bool(kw.get("publish_note")),
+        next_release=check_text("--next-release", kw["next_release"])
+        if kw.get("next_release")
+        else None,
+        related=check_related(kw.get("related")),
         verify_install=kw["verify_install"],
         run_url=run.run.url if run else None,
         wait_manual=kw["wait_manual"],

@@ -63,6 +63,9 @@ class Options:
     wait_manual: float | None = None  # seconds to wait for a person's manual step
     backup_dir: Path = field(default_factory=lambda: Path("unrelease-backup"))
     backup_ref: str | None = None  # how the record names the backup (e.g. an artifact)
+    publish_note: bool = False  # publish the withdrawn note (else a draft)
+    next_release: str | None = None  # the planned re-release and when, for the notice
+    related: tuple[str, ...] = ()  # related issues, "#123"
     who: str = "unknown"
     run: Diagnosis | None = None  # the failed release run (--run): root cause, what reached
     impact: Impact | None = None  # downloads, when measured
@@ -89,6 +92,7 @@ class Plan:
     releases: list[Release]
     never_published: bool = False
     fresh: bool = True  # planned in this process moments ago
+    forge_kind: str = ""  # github or local
     tasks: list[Task] = field(default_factory=list)
 
     @property
@@ -120,6 +124,29 @@ class Outcome:
     @property
     def exit_code(self) -> int:
         return self.code
+
+    def public(self) -> list[str]:
+        """What the public can see of this rollback, and what only maintainers see."""
+        o, plan, out = self.plan.options, self.plan, []
+        steps = {s.name: s for s in self.steps}
+        if plan.withdraw:
+            what = (
+                "yanked: pip skips it; pinned users see the reason"
+                if o.mode == "yank"
+                else ("deleted: gone for everyone, pins break")
+            )
+            out.append(f"public: {', '.join(r.version for r in plan.withdraw)} {what}")
+        mark = steps.get("mark-release")
+        if mark is not None and mark.status.value in ("done", "already-done"):
+            out.append("public: the bad release is marked [WITHDRAWN] with the notice")
+        elif not o.mark_release:
+            out.append("not marked: the bad release looks unchanged (--mark-release marks it)")
+        if self.note is not None and not o.publish_note:
+            out.append("maintainers only: the withdrawn note is a draft (--publish-note)")
+        forge = getattr(self.plan, "forge_kind", "")
+        if forge == "local" and self.tag is not None:
+            out.append(f"local only: push the tag with: git push origin {self.tag.name}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         opts = self.plan.options
@@ -270,6 +297,8 @@ class Engine:
             run=self._diagnosis(record),
             impact=self.o.impact,
             never_published=plan.never_published,
+            next_release=self.o.next_release,
+            related=self.o.related,
         )
 
     def _diagnosis(self, record: Record) -> Diagnosis | None:

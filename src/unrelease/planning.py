@@ -27,11 +27,13 @@ from unrelease.rollback_steps import (
     verify_task,
 )
 from unrelease.runner import Task
+from unrelease.texts import clip
 from unrelease.versions import canonical_version, choose_target, find_release, to_withdraw
 
 if TYPE_CHECKING:
     from unrelease.engine import Engine, Plan
 
+REASON_IN_RECORD = 4000  # the issue shows the rest (cut to fit GitHub's limit)
 _BLOCKED_STATUS = ("archived", "quarantined")
 
 
@@ -161,6 +163,7 @@ def make_plan(e: Engine) -> Plan:
         releases=releases,
         never_published=never,
     )
+    plan.forge_kind = e.forge.kind
     plan.tasks = build_tasks(e, plan)
     return plan
 
@@ -239,7 +242,7 @@ def _new_record(e: Engine, target: Release, to_tag: str, now: object, view: obje
         version=o.version,
         to=target.version,
         mode=o.mode,
-        reason=o.reason,
+        reason=clip(o.reason, REASON_IN_RECORD),
         index=e.index.url,
         severity=o.severity,
         who=o.who,

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 LABEL_SPECS = {
     "release": LabelSpec("release", "1d76db", "Releases and their rollbacks"),
-    "critical": LabelSpec("critical", "b60205", "Broken, insecure or unusable: rolled back now"),
-    "minor": LabelSpec("minor", "fbca04", "Limited impact: watched before a rollback decision"),
+    "critical": LabelSpec(
+        "critical", "b60205", "Critical: rolled back at once (broken, insecure or unusable)"
+    ),
+    "minor": LabelSpec("minor", "fbca04", "Minor: watched 24-72 h, rolled back if not settled"),
 }
 DEFAULT_LABEL_COLOR = "ededed"
 
@@ -231,7 +233,7 @@ class NoteStep(Task):
             plan.rollback_tag,
             texts.note_title(),
             texts.note_body(),
-            draft=True,
+            draft=not plan.options.publish_note,
             prerelease=False,
             target=plan.target_tag.sha if plan.target_tag else None,
         )
