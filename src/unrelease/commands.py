@@ -44,6 +44,17 @@ def check_repo(repo: str | None) -> str | None:
     return repo
 
 
+def check_templates(tag_format: str, rollback_tag: str) -> None:
+    """Both templates render with plain fields only (names are checked once known)."""
+    from unrelease.refnames import render_template
+
+    render_template("--tag-format", tag_format, version="1.0")
+    if "{version}" not in tag_format:
+        raise BadInput("--tag-format must contain {version}")
+    sample = {"version": "1.0", "to_tag": "v1.0", "date": "20000101", "to": "1.0", "package": "p"}
+    render_template("--rollback-tag", rollback_tag, **sample)
+
+
 def check_related(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
@@ -86,7 +97,7 @@ def rollback_engine(
     from unrelease.config import github_token, who
     from unrelease.engine import Engine, Options
     from unrelease.forges import open_forge
-    from unrelease.refnames import check_labels, render_template
+    from unrelease.refnames import check_labels
     from unrelease.versions import check_package_name, parse_version
 
     kw = asked.kw
@@ -103,7 +114,7 @@ def rollback_engine(
     elif not kw["run_id"]:
         raise BadInput("--reason is required (or --run ID to take it from the failed run)")
     labels = check_labels(kw["labels"], kw["severity"])
-    render_template("--tag-format", kw["tag_format"], version="1.0")
+    check_templates(kw["tag_format"], kw["rollback_tag"])
     if kw["run_id"] and not (str(kw["run_id"]).isascii() and str(kw["run_id"]).isdigit()):
         raise BadInput(f"--run takes a workflow run id (digits), not {kw['run_id']!r}")
     check_url("--github-url", kw["github_url"])

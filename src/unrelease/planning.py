@@ -87,8 +87,6 @@ def make_plan(e: Engine) -> Plan:
         o.to = canonical_version(str(explicit), releases, what="--to version")
     on_index = find_release(releases, bad)
     never = o.run is not None and (on_index is None or not on_index.files)
-    if on_index is None and o.run is None:
-        raise BadInput(f"{o.package} {bad_in} is not on {e.index.url}")
     target = choose_target(releases, bad, explicit)
     withdraw = [r for r in to_withdraw(releases, bad, Version(target.version)) if r.files]
     if never:
@@ -111,6 +109,8 @@ def make_plan(e: Engine) -> Plan:
     found = records.trusted(view.issues, e.forge, view.identity, o.package, bad, e.notify)
     live = sorted((p for p in found if p[1].undone_at is None), key=lambda p: p[0].number)
     issue, prior = live[0] if live else (None, None)
+    if on_index is None and o.run is None and prior is None:
+        raise BadInput(f"{o.package} {bad_in} is not on {e.index.url}")
     tags = dict(view.tags)
     if prior is not None and issue is not None:
         records.check_resume(

@@ -247,14 +247,6 @@ def latest_task(engine: Engine, plan: Plan) -> Task:
     from unrelease.runner import FnTask
 
     latest, withdrawn_tags = plan.view.latest, {engine.tag_of(r.version) for r in plan.withdraw}
-    if latest is None or latest.tag not in withdrawn_tags:
-        shown = latest.tag if latest else "no release"
-        return FnTask(
-            "latest",
-            f"{shown} is Latest, not a withdrawn release: left as it is",
-            lambda: None,
-            status=Status.SKIPPED,
-        )
     gone = {Version(r.version) for r in plan.withdraw}
     good = sorted(
         (
@@ -277,6 +269,18 @@ def latest_task(engine: Engine, plan: Plan) -> Task:
         ),
         None,
     )
+    if latest is not None and new is not None and latest.id == new.id:
+        return FnTask(
+            "latest", f"{new.tag} is Latest", lambda: None, status=Status.ALREADY_DONE, url=new.url
+        )
+    if latest is None or latest.tag not in withdrawn_tags:
+        shown = latest.tag if latest else "no release"
+        return FnTask(
+            "latest",
+            f"{shown} is Latest, not a withdrawn release: left as it is",
+            lambda: None,
+            status=Status.SKIPPED,
+        )
     if new is None:
         return FnTask(
             "latest",
