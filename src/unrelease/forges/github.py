@@ -8,8 +8,9 @@ each method sends as few requests as it can (a whole rollback stays within about
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
@@ -22,15 +23,23 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
-from github.GithubRetry import GithubRetry
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from github.WorkflowJob import WorkflowJob
 from github.WorkflowRun import WorkflowRun
 
-from unrelease.errors import AuthError, BadInput, NotFound, ServiceError, UnreleaseError
-from unrelease.forges.base import LabelSpec
+from unrelease.errors import AuthError, BadInput, NotFound, Refused, ServiceError, UnreleaseError
+from unrelease.forges.base import Claim, LabelSpec, RepoView
+from unrelease.forges.github_claims import GitHubClaims
+from unrelease.forges.github_http import (
+    MAX_WAIT_S,
+    BoundedRetry,
+    RetryLater,
+    check_repo_name,
+    clean_api_url,
+)
+from unrelease.forges.github_view import parse_view, view_query
 from unrelease.http import USER_AGENT, make_session
 from unrelease.model import (
     IssueInfo,
@@ -82,17 +91,28 @@ class GitHubForge:
 
     kind = "github"
 
-    def __init__(self, repo: str, token: str, base_url: str = PUBLIC_API) -> None:
-        owner, sep, name = repo.partition("/")
-        if not sep or not owner or not name or "/" in name:
-            raise BadInput(f"--repo must look like OWNER/NAME, not {repo!r}")
+    def __init__(
+        self,
+        repo: str,
+        token: str,
+        base_url: str = PUBLIC_API,
+        *,
+        timeout: float = 15.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = MAX_WAIT_S,
+    ) -> None:
+        """TIMEOUT bounds each request; SLEEP waits between retries (tests inject their
+        own); MAX_WAIT bounds all retry waits of one request together."""
+        check_repo_name(repo)
         if not token:
             raise AuthError(
                 "no GitHub token", hint="set GITHUB_TOKEN (or GH_TOKEN) in the environment"
             )
         self.repo = repo
-        self.base_url = base_url.rstrip("/")
+        self.base_url = clean_api_url(base_url)  # never a credential in a URL we print
         self._token = token
+        self._timeout = timeout
+        self._retry = BoundedRetry(sleep=sleep, max_wait=max_wait)
         self._html = html_base(self.base_url)
         self._blob_session: requests.Session | None = None
         # PyGithub keeps each request's verb and URL on one shared connection between sending
@@ -109,7 +129,8 @@ class GitHubForge:
                 auth=Auth.Token(self._token),
                 base_url=self.base_url,
                 user_agent=USER_AGENT,
-                retry=GithubRetry() if self.base_url == PUBLIC_API else None,
+                retry=self._retry,
+                timeout=self._timeout,  # type: ignore[arg-type]  # a float works; tests go short
                 seconds_between_requests=None,
                 seconds_between_writes=None,
                 per_page=100,
@@ -161,6 +182,9 @@ class GitHubForge:
     def _translate(self, exc: GithubException, what: str, need: str) -> UnreleaseError:
         status = exc.status
         message = self._scrub(self._github_message(exc))
+        refusal = _rule_refusal(status, message, what)
+        if refusal is not None:
+            return refusal
         if isinstance(exc, BadCredentialsException) or status == 401:
             return AuthError(
                 f"GitHub rejected the token while trying to {what} ({status} {message})",
@@ -194,6 +218,11 @@ class GitHubForge:
             raise ServiceError(
                 f"cannot reach GitHub at {self.base_url} to {what}: {type(exc).__name__}"
             ) from exc
+        except RetryLater as exc:
+            raise ServiceError(
+                f"GitHub asks to wait {exc.seconds:.0f} s before it will {what}",
+                hint=f"rerun after {exc.until}",
+            ) from None
 
     # ------------------------------------------------------------------ tags
     def _peel(self, name: str, sha: str, kind: str) -> TagInfo:
@@ -238,7 +267,7 @@ class GitHubForge:
         return out
 
     def create_tag(self, name: str, sha: str, message: str) -> TagInfo:
-        with self._call(f"create tag {name}", CONTENTS_WRITE):
+        with self._call(f"create refs/tags/{name}", CONTENTS_WRITE):
             tag = self._repo.create_git_tag(name, message, sha, "commit")
             self._repo.create_git_ref(f"refs/tags/{name}", tag.sha)
         return TagInfo(name=name, sha=sha, annotated=True, message=message)
@@ -264,12 +293,15 @@ class GitHubForge:
     # ------------------------------------------------------------------ issues
     @staticmethod
     def _issue_info(issue: Issue) -> IssueInfo:
+        user = issue.user  # in every issue GitHub sends: reading it costs no request
         return IssueInfo(
             number=issue.number,
             url=issue.html_url,
             body=issue.body or "",
             state=issue.state,
             labels=tuple(label.name for label in issue.labels),
+            author=user.login if user is not None else None,
+            author_is_bot=user is not None and user.type == "Bot",
         )
 
     def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
@@ -403,6 +435,50 @@ class GitHubForge:
             else:
                 issue.edit(state="closed", state_reason="completed", body=body)
             return self._issue_info(issue)
+
+    # ------------------------------------------------------------------ one read, trust, claims
+    def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        _, data = self._repo.requester.graphql_query(query, variables)
+        body = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(body, dict):
+            raise ServiceError("GitHub's GraphQL API answered no data")
+        return body
+
+    def view(self, label: str, labels: list[str], tags: list[str]) -> RepoView:
+        """Everything a rollback reads first, in one GraphQL request (more only past 100
+        open incident issues or 100 releases)."""
+        owner, _, name = self.repo.partition("/")
+        labels, tags = list(dict.fromkeys(labels)), list(dict.fromkeys(tags))
+        query, variables = view_query(labels, tags)
+        variables.update(owner=owner, name=name, label=label)
+        with self._call("read the repository (issues, labels, releases, tags)", CONTENTS_WRITE):
+            data = self._graphql(query, variables)
+            return parse_view(data, labels, tags, self._graphql, variables, self.resolve_tag)
+
+    def can_write(self, login: str) -> bool:
+        url = f"{self._repo.url}/collaborators/{urllib.parse.quote(login, safe='')}/permission"
+        with self._call(f"read the permission of {login}", CONTENTS_READ):
+            try:
+                _, data = self._repo.requester.requestJsonAndCheck("GET", url)
+            except UnknownObjectException:
+                return False  # not a collaborator (or not a user at all)
+        roles = {str(data.get("permission")), str(data.get("role_name"))}
+        return bool(roles & {"admin", "maintain", "write"})
+
+    def _claims(self) -> GitHubClaims:
+        return GitHubClaims(self._repo.requester, self._repo.url)
+
+    def claim(self, key: str, claim: Claim) -> Claim | None:
+        with self._call(f"claim the rollback of {key}", CONTENTS_WRITE):
+            return self._claims().claim(key, claim)
+
+    def take_over(self, key: str, old: Claim, new: Claim) -> bool:
+        with self._call(f"take over the claim on {key}", CONTENTS_WRITE):
+            return self._claims().take_over(key, old, new)
+
+    def release(self, key: str, holder: str) -> None:
+        with self._call(f"release the claim on {key}", CONTENTS_WRITE):
+            self._claims().release(key, holder)
 
     # ------------------------------------------------------------------ workflow runs
     def workflows(self) -> list[WorkflowInfo]:
@@ -570,3 +646,23 @@ def _accepted_permission(headers: dict[str, Any] | None) -> str | None:
     first = value.split(";")[0].split(",")[0].strip()
     area, _, level = first.partition("=")
     return f"{area.strip()}: {level.strip()}" if area.strip() and level.strip() else None
+
+
+def _rule_refusal(status: int, message: str, what: str) -> Refused | None:
+    """GitHub's refusals that no rerun fixes: immutable releases and tag rulesets."""
+    low = message.casefold()
+    if "immutable release" in low or "immutable_release_tag" in low:
+        return Refused(
+            f"GitHub refuses to {what}: the tag belongs to an immutable release "
+            "(its tag can never be moved, deleted or reused, nor the release made a draft)",
+            hint="leave that tag alone and pass another --rollback-tag",
+        )
+    if status in (403, 422) and ("rule violation" in low or "gh013" in low):
+        target = what.removeprefix("create ")
+        blocked = f"creating {target}" if what.startswith("create refs/") else f"this ({what})"
+        return Refused(
+            f"a tag ruleset blocks {blocked}: {message.splitlines()[0]}",
+            hint="use a GitHub App token the ruleset lets through (bypass list) "
+            "or another --rollback-tag",
+        )
+    return None

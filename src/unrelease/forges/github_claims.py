@@ -1,0 +1,139 @@
+"""One rollback at a time per package version, on GitHub: a claim is a git ref
+``refs/unrelease/lock/{package}/{version}`` pointing at a blob holding ``{holder, since, note}``.
+
+Creating a ref is atomic on GitHub (a second create answers 422 "Reference already exists"),
+so of two runs claiming at once exactly one wins. Taking over a stale claim re-reads it first
+and force-moves the ref; the window between that read and the move is one request wide.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import urllib.parse
+from typing import Any
+
+from github.GithubException import GithubException, UnknownObjectException
+from github.Requester import Requester
+
+from unrelease.errors import BadInput, ServiceError
+from unrelease.forges.base import Claim
+
+LOCK_PREFIX = "refs/unrelease/lock/"
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+_ATTEMPTS = 3  # a claim released between our create and our read: try again, boundedly
+
+
+def check_key(key: str) -> str:
+    """KEY (``package/version``) when it is a safe git ref tail, else BadInput."""
+    if not _KEY.match(key) or ".." in key or key.endswith((".lock", ".")) or "/." in key:
+        raise BadInput(f"not a claim key (package/version): {key[:120]!r}")
+    return key
+
+
+def claim_json(claim: Claim) -> str:
+    return json.dumps(
+        {"holder": claim.holder, "since": claim.since, "note": claim.note}, sort_keys=True
+    )
+
+
+def parse_claim(text: str) -> Claim:
+    try:
+        data = json.loads(text)
+        return Claim(holder=str(data["holder"]), since=str(data["since"]), note=str(data["note"]))
+    except (ValueError, KeyError, TypeError):
+        raise ServiceError("a claim on GitHub holds no readable claim") from None
+
+
+def same_claim(a: Claim, b: Claim) -> bool:
+    return a.holder == b.holder and a.since == b.since
+
+
+class GitHubClaims:
+    """Claims of one repository through a PyGithub requester (REST, 2-3 requests each)."""
+
+    def __init__(self, requester: Requester, repo_url: str) -> None:
+        self._req = requester
+        self._url = repo_url
+
+    def _ref_url(self, key: str, single: bool) -> str:
+        tail = urllib.parse.quote(f"{LOCK_PREFIX.removeprefix('refs/')}{key}", safe="/")
+        return f"{self._url}/git/{'ref' if single else 'refs'}/{tail}"
+
+    def _blob(self, claim: Claim) -> str:
+        _, data = self._req.requestJsonAndCheck(
+            "POST",
+            f"{self._url}/git/blobs",
+            input={"content": claim_json(claim), "encoding": "utf-8"},
+        )
+        return str(data["sha"])
+
+    def read(self, key: str) -> Claim | None:
+        """The claim on KEY, or None when nobody holds it."""
+        try:
+            _, ref = self._req.requestJsonAndCheck("GET", self._ref_url(key, single=True))
+        except UnknownObjectException:
+            return None
+        sha = urllib.parse.quote(str(_object(ref)["sha"]), safe="")
+        _, blob = self._req.requestJsonAndCheck("GET", f"{self._url}/git/blobs/{sha}")
+        content = str(blob.get("content") or "")
+        if blob.get("encoding") == "base64":
+            content = base64.b64decode(content).decode("utf-8", "replace")
+        return parse_claim(content)
+
+    def claim(self, key: str, claim: Claim) -> Claim | None:
+        check_key(key)
+        sha = self._blob(claim)
+        for _ in range(_ATTEMPTS):
+            try:
+                self._req.requestJsonAndCheck(
+                    "POST", f"{self._url}/git/refs", input={"ref": LOCK_PREFIX + key, "sha": sha}
+                )
+                return None
+            except GithubException as exc:
+                if not _ref_exists(exc):
+                    raise
+            held = self.read(key)
+            if held is not None:
+                return held
+        raise ServiceError(f"the claim on {key} keeps changing hands; rerun")
+
+    def take_over(self, key: str, old: Claim, new: Claim) -> bool:
+        check_key(key)
+        held = self.read(key)
+        if held is None or not same_claim(held, old):
+            return False
+        sha = self._blob(new)
+        try:
+            self._req.requestJsonAndCheck(
+                "PATCH", self._ref_url(key, single=False), input={"sha": sha, "force": True}
+            )
+        except GithubException as exc:
+            if exc.status == 422:  # released in between: not ours to take
+                return False
+            raise
+        return True
+
+    def release(self, key: str, holder: str) -> None:
+        check_key(key)
+        held = self.read(key)
+        if held is None or held.holder != holder:
+            return
+        try:
+            self._req.requestJsonAndCheck("DELETE", self._ref_url(key, single=False))
+        except GithubException as exc:
+            if exc.status != 422:  # 422: "Reference does not exist", already released
+                raise
+
+
+def _object(ref: Any) -> dict[str, Any]:
+    obj = ref.get("object") if isinstance(ref, dict) else None
+    if not isinstance(obj, dict) or "sha" not in obj:
+        raise ServiceError("GitHub answered a claim ref without an object")
+    return obj
+
+
+def _ref_exists(exc: GithubException) -> bool:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return exc.status == 422 and "already exists" in str(data.get("message", "")).lower()
