@@ -97,7 +97,7 @@ class GitHubForge:
         token: str,
         base_url: str = PUBLIC_API,
         *,
-        timeout: float = 15.0,
+        timeout: int = 15,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = MAX_WAIT_S,
     ) -> None:
@@ -130,7 +130,7 @@ class GitHubForge:
                 base_url=self.base_url,
                 user_agent=USER_AGENT,
                 retry=self._retry,
-                timeout=self._timeout,  # type: ignore[arg-type]  # a float works; tests go short
+                timeout=self._timeout,  # seconds, whole: PyGithub insists
                 seconds_between_requests=None,
                 seconds_between_writes=None,
                 per_page=100,

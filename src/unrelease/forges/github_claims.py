@@ -9,45 +9,18 @@ and force-moves the ref; the window between that read and the move is one reques
 from __future__ import annotations
 
 import base64
-import json
-import re
 import urllib.parse
 from typing import Any
 
 from github.GithubException import GithubException, UnknownObjectException
 from github.Requester import Requester
 
-from unrelease.errors import BadInput, ServiceError
+from unrelease.errors import ServiceError
 from unrelease.forges.base import Claim
+from unrelease.forges.claims import check_key, claim_json, parse_claim, same_claim
 
 LOCK_PREFIX = "refs/unrelease/lock/"
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 _ATTEMPTS = 3  # a claim released between our create and our read: try again, boundedly
-
-
-def check_key(key: str) -> str:
-    """KEY (``package/version``) when it is a safe git ref tail, else BadInput."""
-    if not _KEY.match(key) or ".." in key or key.endswith((".lock", ".")) or "/." in key:
-        raise BadInput(f"not a claim key (package/version): {key[:120]!r}")
-    return key
-
-
-def claim_json(claim: Claim) -> str:
-    return json.dumps(
-        {"holder": claim.holder, "since": claim.since, "note": claim.note}, sort_keys=True
-    )
-
-
-def parse_claim(text: str) -> Claim:
-    try:
-        data = json.loads(text)
-        return Claim(holder=str(data["holder"]), since=str(data["since"]), note=str(data["note"]))
-    except (ValueError, KeyError, TypeError):
-        raise ServiceError("a claim on GitHub holds no readable claim") from None
-
-
-def same_claim(a: Claim, b: Claim) -> bool:
-    return a.holder == b.holder and a.since == b.since
 
 
 class GitHubClaims:

@@ -25,11 +25,11 @@ fragment IssueFields on Issue {
 }
 """
 _ISSUES = (
-    "issues(labels: [$label], states: OPEN, first: 100{after}) "
+    "issues(labels: [$label], states: OPEN, first: 100@AFTER@) "
     "{ nodes { ...IssueFields } pageInfo { hasNextPage endCursor } }"
 )
 _RELEASES = (
-    "releases(first: 100, orderBy: {{field: CREATED_AT, direction: DESC}}{after}) "
+    "releases(first: 100, orderBy: {field: CREATED_AT, direction: DESC}@AFTER@) "
     "{ nodes { ...ReleaseFields } pageInfo { hasNextPage endCursor } }"
 )
 
@@ -41,8 +41,8 @@ def view_query(labels: list[str], tags: list[str]) -> tuple[str, dict[str, Any]]
     """The query text and the variables for LABELS and TAGS (one alias each)."""
     params = ["$owner: String!", "$name: String!", "$label: String!"]
     fields = [
-        _ISSUES.format(after=""),
-        _RELEASES.format(after=""),
+        _ISSUES.replace("@AFTER@", ""),
+        _RELEASES.replace("@AFTER@", ""),
         "latestRelease { ...ReleaseFields }",
     ]
     variables: dict[str, Any] = {}
@@ -62,7 +62,7 @@ def view_query(labels: list[str], tags: list[str]) -> tuple[str, dict[str, Any]]
 
 
 def _page_query(kind: str) -> str:
-    field = (_ISSUES if kind == "issues" else _RELEASES).format(after=", after: $after")
+    field = (_ISSUES if kind == "issues" else _RELEASES).replace("@AFTER@", ", after: $after")
     label = ", $label: String!" if kind == "issues" else ""
     return (
         f"query UnreleasePage($owner: String!, $name: String!, $after: String!{label}) {{\n"
