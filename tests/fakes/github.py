@@ -296,10 +296,13 @@ class FakeGitHub:
         ``/graphql``) with STATUS and BODY (default: GitHub's JSON error for that status).
         KIND "reset" drops the connection instead, "timeout" holds it past the client's
         timeout (``hold_s``) then drops it. AFTER lets that many matching requests through
-        first. RETRY_AFTER adds the ``Retry-After`` header (seconds)."""
+        first. RETRY_AFTER adds the ``Retry-After`` header (seconds); a 5xx or 429 without
+        HEADERS carries ``Retry-After: 0``, so a retrying client waits no wall time."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         hdrs = dict(headers or {})
+        if headers is None and (status >= 500 or status == 429) and kind == "status":
+            retry_after = 0 if retry_after is None else retry_after  # clients retry at once
         if retry_after is not None:
             hdrs["Retry-After"] = str(retry_after)
         with self._lock:

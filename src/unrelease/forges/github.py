@@ -185,6 +185,8 @@ class GitHubForge:
         refusal = _rule_refusal(status, message, what)
         if refusal is not None:
             return refusal
+        if status == 400 and _graphql_error_type(exc) == "FORBIDDEN":
+            status = 403  # GraphQL answers a field the token may not read as an error entry
         if isinstance(exc, BadCredentialsException) or status == 401:
             return AuthError(
                 f"GitHub rejected the token while trying to {what} ({status} {message})",
@@ -451,7 +453,7 @@ class GitHubForge:
         labels, tags = list(dict.fromkeys(labels)), list(dict.fromkeys(tags))
         query, variables = view_query(labels, tags)
         variables.update(owner=owner, name=name, label=label)
-        with self._call("read the repository (issues, labels, releases, tags)", CONTENTS_WRITE):
+        with self._call("read the repository (issues, labels, releases, tags)", ISSUES_READ):
             data = self._graphql(query, variables)
             return parse_view(data, labels, tags, self._graphql, variables, self.resolve_tag)
 
@@ -665,4 +667,13 @@ def _rule_refusal(status: int, message: str, what: str) -> Refused | None:
             hint="use a GitHub App token the ruleset lets through (bypass list) "
             "or another --rollback-tag",
         )
+    return None
+
+
+def _graphql_error_type(exc: GithubException) -> str | None:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        kind = errors[0].get("type")
+        return str(kind) if kind else None
     return None

@@ -16,7 +16,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
 from urllib3.util.retry import Retry
 
 from unrelease import secrets
@@ -125,6 +125,8 @@ class BoundedRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> BoundedRetry:
+        if isinstance(error, NewConnectionError):  # refused, or no such host: nobody there
+            raise MaxRetryError(_pool, url or "", error) from error
         verb = (method or "").upper()
         write = verb not in _READS and not (verb == "POST" and _is_graphql(url))
         # A write: GitHub may have applied it. Only a failed connect is safe to redo.

@@ -16,10 +16,12 @@ from unrelease.model import IssueInfo, ReleaseNote, TagInfo
 MAX_PAGES = 10  # 1,000 open incident issues or releases: beyond that something is wrong
 _GIT = "__typename oid"
 _TARGET = f"target {{ {_GIT} ... on Tag {{ message target {{ {_GIT} ... on Tag {{ message target {{ {_GIT} }} }} }} }} }}"  # noqa: E501
-_FRAGMENTS = """
+_RELEASE_FIELDS = """
 fragment ReleaseFields on Release {
   databaseId tagName name url description isDraft isPrerelease isLatest
 }
+"""
+_ISSUE_FIELDS = """
 fragment IssueFields on Issue {
   number url body state author { __typename login } labels(first: 50) { nodes { name } }
 }
@@ -58,7 +60,7 @@ def view_query(labels: list[str], tags: list[str]) -> tuple[str, dict[str, Any]]
         f"query UnreleaseView({', '.join(params)}) {{\n  viewer {{ login }}\n"
         f"  repository(owner: $owner, name: $name) {{\n    " + "\n    ".join(fields) + "\n  }\n}\n"
     )
-    return query + _FRAGMENTS, variables
+    return query + _RELEASE_FIELDS + _ISSUE_FIELDS, variables
 
 
 def _page_query(kind: str) -> str:
@@ -66,7 +68,8 @@ def _page_query(kind: str) -> str:
     label = ", $label: String!" if kind == "issues" else ""
     return (
         f"query UnreleasePage($owner: String!, $name: String!, $after: String!{label}) {{\n"
-        f"  repository(owner: $owner, name: $name) {{ {field} }}\n}}\n{_FRAGMENTS}"
+        f"  repository(owner: $owner, name: $name) {{ {field} }}\n}}\n"
+        + (_ISSUE_FIELDS if kind == "issues" else _RELEASE_FIELDS)
     )
 
 
