@@ -1416,6 +1416,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def handle(self) -> None:
+        # A client dropping its connection (a timed-out request, a reset) is not our error.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
+
     def _serve(self) -> None:
         fake = self.server_fake
         if fake.latency_s:

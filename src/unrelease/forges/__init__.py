@@ -27,7 +27,7 @@ def open_forge(repo: str | None, github_url: str, token: str | None) -> Forge:
 
         path = repo.removeprefix("file://")
         return LocalForge(Path(path).expanduser())
-    if not _REPO.match(repo) or repo.partition("/")[2] in (".", ".."):
+    if not _REPO.fullmatch(repo) or repo.partition("/")[2] in (".", ".."):
         raise BadInput(f"not a valid repository: {repo[:120]!r} (expected OWNER/NAME or a path)")
     from unrelease.forges.github_http import clean_api_url, url_password
 

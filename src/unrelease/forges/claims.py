@@ -14,7 +14,7 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 
 def check_key(key: str) -> str:
     """KEY (``package/version``) when it is a safe git ref tail, else BadInput."""
-    if not _KEY.match(key) or ".." in key or key.endswith((".lock", ".")) or "/." in key:
+    if not _KEY.fullmatch(key) or ".." in key or key.endswith((".lock", ".")) or "/." in key:
         raise BadInput(f"not a claim key (package/version): {key[:120]!r}")
     return key
 

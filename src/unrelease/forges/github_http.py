@@ -73,7 +73,7 @@ def _without_userinfo(parts: urllib.parse.SplitResult) -> str:
 
 
 def check_repo_name(repo: str) -> None:
-    if not REPO_NAME.match(repo) or repo.partition("/")[2] in (".", ".."):
+    if not REPO_NAME.fullmatch(repo) or repo.partition("/")[2] in (".", ".."):
         raise BadInput(f"--repo must look like OWNER/NAME, not {repo[:120]!r}")
 
 
