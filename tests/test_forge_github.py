@@ -369,9 +369,7 @@ def test_a_token_echoed_by_the_server_is_scrubbed(fake_github: FakeGitHub) -> No
     secret = "ghp_Echoed0123456789"
     fake_github.set_token(secret)
     forge = forge_with(fake_github, secret)
-    fake_github.fail(
-        "GET", r"/labels", status=500, body={"message": f"boom {secret}"}, times=None
-    )
+    fake_github.fail("GET", r"/labels", status=500, body={"message": f"boom {secret}"}, times=None)
     with pytest.raises(ServiceError) as info:
         forge.missing_labels(["x"])
     assert secret not in str(info.value)
