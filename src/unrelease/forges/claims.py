@@ -30,7 +30,9 @@ def parse_claim(text: str) -> Claim:
         data = json.loads(text)
         return Claim(holder=str(data["holder"]), since=str(data["since"]), note=str(data["note"]))
     except (ValueError, KeyError, TypeError):
-        raise ServiceError("a claim on GitHub holds no readable claim") from None
+        raise ServiceError(
+            "a stored claim is unreadable (not JSON with holder, since, note)"
+        ) from None
 
 
 def same_claim(a: Claim, b: Claim) -> bool:

@@ -280,17 +280,21 @@ class LocalForge:
     def claim(self, key: str, claim: Claim) -> Claim | None:
         path = self._lock(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                held = self._read_claim(path)
-                if held is not None:
-                    return held
-                continue  # released between our create and our read
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(claim_json(claim))
-            return None
+        # The claim is written whole to a file of our own, then linked into place: link(2)
+        # fails when the name exists (like O_CREAT|O_EXCL), and nobody ever reads half a claim.
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(claim_json(claim), "utf-8")
+        try:
+            for _ in range(3):
+                try:
+                    os.link(tmp, path)
+                    return None
+                except FileExistsError:
+                    held = self._read_claim(path)
+                    if held is not None:
+                        return held  # else released between our link and our read: again
+        finally:
+            tmp.unlink(missing_ok=True)
         raise ServiceError(f"the claim on {key} keeps changing hands; rerun")
 
     def take_over(self, key: str, old: Claim, new: Claim) -> bool:
