@@ -11,7 +11,8 @@ from pytest_mock import MockerFixture
 from tests.fakes.github import FakeGitHub, hold_two_requests_midway
 from unrelease.errors import AuthError, BadInput, NotFound, ServiceError
 from unrelease.forges.base import Forge, LabelSpec
-from unrelease.forges.github import GitHubForge, _accepted_permission, html_base
+from unrelease.forges.github import GitHubForge, html_base
+from unrelease.forges.github_errors import _accepted_permission
 from unrelease.forges.github_http import BoundedRetry
 from unrelease.model import ReleaseNote, TagInfo
 

@@ -12,26 +12,22 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
 from typing import Any
 
 import requests
 from github import Auth, Github
 from github.GithubException import (
-    BadCredentialsException,
     GithubException,
-    RateLimitExceededException,
     UnknownObjectException,
 )
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
-from github.WorkflowJob import WorkflowJob
-from github.WorkflowRun import WorkflowRun
 
-from unrelease.errors import AuthError, BadInput, NotFound, Refused, ServiceError, UnreleaseError
+from unrelease.errors import AuthError, BadInput, NotFound, ServiceError, UnreleaseError
 from unrelease.forges.base import Claim, LabelSpec, RepoView
 from unrelease.forges.github_claims import GitHubClaims
+from unrelease.forges.github_errors import _already_exists, github_message, translate
 from unrelease.forges.github_http import (
     MAX_WAIT_S,
     BoundedRetry,
@@ -39,16 +35,13 @@ from unrelease.forges.github_http import (
     check_repo_name,
     clean_api_url,
 )
+from unrelease.forges.github_runs import GitHubRuns
 from unrelease.forges.github_view import parse_view, view_query
-from unrelease.http import USER_AGENT, make_session
+from unrelease.http import USER_AGENT
 from unrelease.model import (
     IssueInfo,
-    JobInfo,
     ReleaseNote,
-    RunInfo,
-    StepInfo,
     TagInfo,
-    WorkflowInfo,
 )
 
 PUBLIC_API = "https://api.github.com"
@@ -59,8 +52,6 @@ CONTENTS_READ = "contents: read"
 CONTENTS_WRITE = "contents: write"
 ISSUES_READ = "issues: read"
 ISSUES_WRITE = "issues: write"
-ACTIONS_READ = "actions: read"
-LOG_MAX_BYTES = 8 * 1024 * 1024  # a longer job log keeps its end, where the failure is
 
 
 def html_base(api_url: str) -> str:
@@ -86,7 +77,7 @@ def _keep_pr_marker(attributes: dict[str, Any]) -> dict[str, Any]:
     return attributes
 
 
-class GitHubForge:
+class GitHubForge(GitHubRuns):
     """Tags, labels, issues and releases of one GitHub repository."""
 
     kind = "github"
@@ -162,53 +153,8 @@ class GitHubForge:
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    @staticmethod
-    def _github_message(exc: GithubException) -> str:
-        data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "no message")
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            details = []
-            for err in errors:
-                if isinstance(err, dict):
-                    details.append(
-                        str(err.get("message") or f"{err.get('field')} {err.get('code')}")
-                    )
-                else:
-                    details.append(str(err))
-            message = f"{message}: {'; '.join(details)}"
-        return message
-
     def _translate(self, exc: GithubException, what: str, need: str) -> UnreleaseError:
-        status = exc.status
-        message = self._scrub(self._github_message(exc))
-        refusal = _rule_refusal(status, message, what)
-        if refusal is not None:
-            return refusal
-        if status == 400 and _graphql_error_type(exc) == "FORBIDDEN":
-            status = 403  # GraphQL answers a field the token may not read as an error entry
-        if isinstance(exc, BadCredentialsException) or status == 401:
-            return AuthError(
-                f"GitHub rejected the token while trying to {what} ({status} {message})",
-                hint="the token is wrong, expired or revoked; check GITHUB_TOKEN",
-            )
-        if isinstance(exc, RateLimitExceededException):
-            return ServiceError(
-                f"GitHub rate limit reached while trying to {what}: {message}",
-                hint="wait for the limit to reset, then rerun",
-            )
-        if status == 403:
-            perm = _accepted_permission(exc.headers) or need
-            return AuthError(
-                f"cannot {what} on {self.repo}: the token lacks {perm} ({message})",
-                hint=f"grant `{perm}` to the workflow job, or use a token that has it",
-            )
-        if status == 404:
-            return NotFound(
-                f"cannot {what}: GitHub answered 404 for {self.repo}",
-                hint="check the repository name and that the token can see it",
-            )
-        return ServiceError(f"GitHub answered {status} while trying to {what}: {message}")
+        return translate(exc, what, need, self.repo, self._scrub)
 
     @contextmanager
     def _call(self, what: str, need: str) -> Iterator[None]:
@@ -411,7 +357,7 @@ class GitHubForge:
                 self._repo.requester.requestJsonAndCheck("DELETE", url)
             except GithubException as exc:
                 # GitHub answers a missing ref with 422 "Reference does not exist", not 404.
-                if exc.status == 422 and "does not exist" in self._github_message(exc):
+                if exc.status == 422 and "does not exist" in github_message(exc):
                     raise NotFound(f"tag {name} does not exist on {self.repo}") from None
                 raise
 
@@ -482,133 +428,6 @@ class GitHubForge:
         with self._call(f"release the claim on {key}", CONTENTS_WRITE):
             self._claims().release(key, holder)
 
-    # ------------------------------------------------------------------ workflow runs
-    def workflows(self) -> list[WorkflowInfo]:
-        with self._call("list the workflows", ACTIONS_READ):
-            return [
-                WorkflowInfo(id=w.id, name=w.name, path=w.path, state=w.state)
-                for w in self._repo.get_workflows()
-            ]
-
-    def workflow_runs(
-        self,
-        workflow: str | int,
-        *,
-        status: str | None = None,
-        created: str | None = None,
-        per_page: int | None = None,
-    ) -> Iterator[RunInfo]:
-        """Runs of WORKFLOW (id or file name), newest first. Pages (100 runs each) are fetched
-        as the caller iterates: stopping the iteration stops the paging."""
-        params: dict[str, Any] = {}
-        if status:
-            params["status"] = status
-        if created:
-            params["created"] = created
-        if per_page:
-            params["per_page"] = per_page
-        key = urllib.parse.quote(str(workflow), safe="")
-        listing = PaginatedList(
-            WorkflowRun,
-            self._repo.requester,
-            f"{self._repo.url}/actions/workflows/{key}/runs",
-            params,
-            list_item="workflow_runs",
-        )
-        with self._call(f"list the runs of workflow {workflow}", ACTIONS_READ):
-            for run in listing:
-                yield _run_info(run)
-
-    def workflow_run(self, run_id: int) -> RunInfo:
-        with self._call(f"read workflow run {run_id}", ACTIONS_READ):
-            return _run_info(self._repo.get_workflow_run(run_id))
-
-    def run_jobs(self, run_id: int) -> list[JobInfo]:
-        """The jobs of the run's latest attempt, with their steps."""
-        with self._call(f"list the jobs of workflow run {run_id}", ACTIONS_READ):
-            listing = PaginatedList(
-                WorkflowJob,
-                self._repo.requester,
-                f"{self._repo.url}/actions/runs/{run_id}/jobs",
-                {},
-                list_item="jobs",
-            )
-            return [_job_info(job) for job in listing]
-
-    def job_log(self, job_id: int, max_bytes: int = LOG_MAX_BYTES) -> str | None:
-        """The plain-text log of one job (its last MAX_BYTES), or None when GitHub no longer
-        has it. The API answers a 302 to short-lived storage that must get no token."""
-        url = f"{self._repo.url}/actions/jobs/{job_id}/logs"
-        with self._call(f"read the log of job {job_id}", ACTIONS_READ):
-            try:
-                headers, _ = self._repo.requester.requestBlobAndCheck("GET", url)
-            except UnknownObjectException:
-                return None  # expired or deleted
-            except GithubException as exc:
-                if exc.status == 410:
-                    return None
-                raise
-        location = {k.lower(): v for k, v in headers.items()}.get("location")
-        if not location:
-            raise ServiceError(f"GitHub gave no download location for the log of job {job_id}")
-        return self._download_log(job_id, str(location), max_bytes)
-
-    def _download_log(self, job_id: int, location: str, max_bytes: int) -> str:
-        if self._blob_session is None:
-            self._blob_session = make_session()  # no auth: the URL carries its own signature
-        what = f"download the log of job {job_id}"  # never the URL: its query is a credential
-        try:
-            with self._blob_session.get(location, stream=True, timeout=60) as resp:
-                if resp.status_code != 200:
-                    raise ServiceError(f"cannot {what}: HTTP {resp.status_code}")
-                buf = bytearray()
-                for chunk in resp.iter_content(65536):
-                    buf += chunk
-                    if len(buf) > max_bytes:
-                        del buf[: len(buf) - max_bytes]
-        except requests.RequestException as exc:
-            raise ServiceError(f"cannot {what}: {type(exc).__name__}") from None
-        return buf.decode("utf-8", "replace")
-
-
-def _iso(when: Any) -> str | None:
-    return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _run_info(run: WorkflowRun) -> RunInfo:
-    return RunInfo(
-        id=run.id,
-        url=run.html_url,
-        attempt=run.run_attempt or 1,
-        event=run.event,
-        status=run.status,
-        conclusion=run.conclusion,
-        head_branch=run.head_branch,
-        head_sha=run.head_sha,
-        display_title=run.display_title or "",
-        created_at=_iso(run.created_at) or "",
-        run_number=run.run_number,
-        started_at=_iso(run.run_started_at),
-        updated_at=_iso(run.updated_at),
-        workflow=run.name or "",
-    )
-
-
-def _job_info(job: WorkflowJob) -> JobInfo:
-    return JobInfo(
-        id=job.id,
-        name=job.name,
-        status=job.status,
-        conclusion=job.conclusion,
-        url=job.html_url,
-        started_at=_iso(job.started_at),
-        completed_at=_iso(job.completed_at),
-        steps=tuple(
-            StepInfo(number=s.number, name=s.name, status=s.status, conclusion=s.conclusion)
-            for s in job.steps
-        ),
-    )
-
 
 def _common_prefix(names: list[str]) -> str:
     """The longest string every name starts with (character by character, not by path)."""
@@ -626,54 +445,3 @@ def _release_id(note: ReleaseNote) -> int:
         return int(note.id)
     except ValueError:
         raise BadInput(f"not a GitHub release id: {note.id!r}") from None
-
-
-def _already_exists(exc: GithubException) -> bool:
-    data = exc.data if isinstance(exc.data, dict) else {}
-    errors = data.get("errors")
-    return (
-        exc.status == 422
-        and isinstance(errors, list)
-        and any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
-    )
-
-
-def _accepted_permission(headers: dict[str, Any] | None) -> str | None:
-    """GitHub names what a 403 wanted in ``X-Accepted-GitHub-Permissions: issues=write; ...``."""
-    if not headers:
-        return None
-    value = {k.lower(): v for k, v in headers.items()}.get("x-accepted-github-permissions")
-    if not isinstance(value, str) or "=" not in value:
-        return None
-    first = value.split(";")[0].split(",")[0].strip()
-    area, _, level = first.partition("=")
-    return f"{area.strip()}: {level.strip()}" if area.strip() and level.strip() else None
-
-
-def _rule_refusal(status: int, message: str, what: str) -> Refused | None:
-    """GitHub's refusals that no rerun fixes: immutable releases and tag rulesets."""
-    low = message.casefold()
-    if "immutable release" in low or "immutable_release_tag" in low:
-        return Refused(
-            f"GitHub refuses to {what}: the tag belongs to an immutable release "
-            "(its tag can never be moved, deleted or reused, nor the release made a draft)",
-            hint="leave that tag alone and pass another --rollback-tag",
-        )
-    if status in (403, 422) and ("rule violation" in low or "gh013" in low):
-        target = what.removeprefix("create ")
-        blocked = f"creating {target}" if what.startswith("create refs/") else f"this ({what})"
-        return Refused(
-            f"a tag ruleset blocks {blocked}: {message.splitlines()[0]}",
-            hint="use a GitHub App token the ruleset lets through (bypass list) "
-            "or another --rollback-tag",
-        )
-    return None
-
-
-def _graphql_error_type(exc: GithubException) -> str | None:
-    data = exc.data if isinstance(exc.data, dict) else {}
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        kind = errors[0].get("type")
-        return str(kind) if kind else None
-    return None
