@@ -177,6 +177,7 @@ def test_tag_url(forge: GitHubForge, fake_github: FakeGitHub) -> None:
         ("https://ghe.example/api/v3/", "https://ghe.example"),
         ("https://api.ghe.example", "https://ghe.example"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://x-access-token:ghs_secret@ghe.example/api/v3", "https://ghe.example"),
     ],
 )
 def test_html_base(api: str, web: str) -> None:

@@ -60,7 +60,7 @@ def html_base(api_url: str) -> str:
     parts = urllib.parse.urlsplit(api_url.rstrip("/"))
     if parts.hostname == "api.github.com":
         return "https://github.com"
-    netloc = parts.netloc
+    netloc = parts.netloc.rpartition("@")[2]  # never a credential in a web link
     if netloc.startswith("api."):
         netloc = netloc.removeprefix("api.")
     path = parts.path.removesuffix("/api/v3").removesuffix("/api")
