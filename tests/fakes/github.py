@@ -152,10 +152,14 @@ class _Ctx:
 class FakeGitHub:
     """A fake github.com holding one repository, served on 127.0.0.1 from a background thread.
 
-    Seeding: ``add_commit``, ``add_tag``, ``add_release``, ``add_issue``, ``add_label``,
-    ``add_comment``. Quick looks: ``resolve(tag)``, ``latest()``, ``head``.
-    Tokens: ``set_token``, ``remove_token``. Faults: ``fail``. Slowness: ``latency_s``.
+    Seeding: ``add_commit``, ``add_tag``, ``add_release``, ``add_issue`` (with its author),
+    ``add_label``, ``add_comment``. Quick looks: ``resolve(tag)``, ``latest()``, ``head``.
+    Tokens: ``set_token`` (permissions, login), ``remove_token``; collaborators:
+    ``set_permission``. Rules: ``make_immutable`` (a release), ``add_tag_ruleset``.
+    Faults: ``fail`` (a status, a reset or a timeout, at the N-th matching request),
+    ``fail_secondary_rate_limit``. Slowness: ``latency_s``.
     Log: ``requests``, ``writes()``, ``count()``, ``clear_log()``. Snapshot: ``state``.
+    GraphQL (``POST /graphql``, ``/api/graphql``): tests/fakes/github_graphql.py.
     """
 
     def __init__(
