@@ -67,6 +67,31 @@ def test_take_over_replaces_only_the_stale_claim(forge: GitHubForge) -> None:
     assert forge.claim(KEY, A) == B
 
 
+def test_two_take_overs_at_once_exactly_one_wins(
+    fake_github: FakeGitHub, forge: GitHubForge
+) -> None:
+    forge.claim(KEY, A)
+    barrier = threading.Barrier(2, timeout=30)
+    results: dict[str, bool] = {}
+    new = [Claim("t1", "s1"), Claim("t2", "s2")]
+
+    def run(claim: Claim) -> None:
+        barrier.wait()
+        results[claim.holder] = forge.take_over(KEY, A, claim)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in new]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results.values()) == [False, True]
+    winner = next(h for h, won in results.items() if won)
+    held = forge.claim(KEY, A)
+    assert held is not None and held.holder == winner
+    markers = [r for r in fake_github.state.refs if r.startswith("refs/unrelease/takeover/")]
+    assert len(markers) == 1
+
+
 def test_release_only_by_the_holder(fake_github: FakeGitHub, forge: GitHubForge) -> None:
     forge.release(KEY, A.holder)  # nothing held: nothing happens
     forge.claim(KEY, A)

@@ -2,8 +2,10 @@
 ``refs/unrelease/lock/{package}/{version}`` pointing at a blob holding ``{holder, since, note}``.
 
 Creating a ref is atomic on GitHub (a second create answers 422 "Reference already exists"),
-so of two runs claiming at once exactly one wins. Taking over a stale claim re-reads it first
-and force-moves the ref; the window between that read and the move is one request wide.
+so of two runs claiming at once exactly one wins. Taking over a stale claim uses the same
+atomic create: a marker ref ``refs/unrelease/takeover/{key}/{old blob sha}`` that only one
+run can make for a given stale claim; that run then force-moves the lock ref. Markers stay
+(one small ref per take-over), so a late loser can never make it again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from unrelease.forges.base import Claim
 from unrelease.forges.claims import check_key, claim_json, parse_claim, same_claim
 
 LOCK_PREFIX = "refs/unrelease/lock/"
+TAKEOVER_PREFIX = "refs/unrelease/takeover/"
 _ATTEMPTS = 3  # a claim released between our create and our read: try again, boundedly
 
 
@@ -44,16 +47,22 @@ class GitHubClaims:
 
     def read(self, key: str) -> Claim | None:
         """The claim on KEY, or None when nobody holds it."""
+        found = self._read(key)
+        return None if found is None else found[0]
+
+    def _read(self, key: str) -> tuple[Claim, str] | None:
+        """The claim on KEY and the sha of the blob holding it, or None."""
         try:
             _, ref = self._req.requestJsonAndCheck("GET", self._ref_url(key, single=True))
         except UnknownObjectException:
             return None
-        sha = urllib.parse.quote(str(_object(ref)["sha"]), safe="")
-        _, blob = self._req.requestJsonAndCheck("GET", f"{self._url}/git/blobs/{sha}")
+        sha = str(_object(ref)["sha"])
+        quoted = urllib.parse.quote(sha, safe="")
+        _, blob = self._req.requestJsonAndCheck("GET", f"{self._url}/git/blobs/{quoted}")
         content = str(blob.get("content") or "")
         if blob.get("encoding") == "base64":
             content = base64.b64decode(content).decode("utf-8", "replace")
-        return parse_claim(content)
+        return parse_claim(content), sha
 
     def claim(self, key: str, claim: Claim) -> Claim | None:
         check_key(key)
@@ -74,10 +83,19 @@ class GitHubClaims:
 
     def take_over(self, key: str, old: Claim, new: Claim) -> bool:
         check_key(key)
-        held = self.read(key)
-        if held is None or not same_claim(held, old):
+        found = self._read(key)
+        if found is None or not same_claim(found[0], old):
             return False
         sha = self._blob(new)
+        marker = f"{TAKEOVER_PREFIX}{key}/{found[1]}"
+        try:  # only one run can make the marker for this stale claim: that run takes over
+            self._req.requestJsonAndCheck(
+                "POST", f"{self._url}/git/refs", input={"ref": marker, "sha": sha}
+            )
+        except GithubException as exc:
+            if _ref_exists(exc):
+                return False
+            raise
         try:
             self._req.requestJsonAndCheck(
                 "PATCH", self._ref_url(key, single=False), input={"sha": sha, "force": True}
