@@ -490,13 +490,21 @@ def test_update_release_publish_and_latest(fake_github: FakeGitHub) -> None:
     assert conflict.status_code == 422
 
 
-def test_immutable_release_allows_title_and_notes_only(fake_github: FakeGitHub) -> None:
+def test_immutable_release_allows_title_notes_prerelease_and_latest(
+    fake_github: FakeGitHub,
+) -> None:
     rid = fake_github.add_release("v1.0", "1.0", immutable=True)
     ok = call(fake_github, "PATCH", f"/releases/{rid}", json={"name": "new", "body": "b"})
     assert ok.json()["name"] == "new"
     assert ok.json()["immutable"] is True
-    refused = call(fake_github, "PATCH", f"/releases/{rid}", json={"prerelease": True})
-    assert refused.status_code == 422
+    pre = call(fake_github, "PATCH", f"/releases/{rid}", json={"prerelease": True})
+    assert pre.status_code == 200
+    latest = call(fake_github, "PATCH", f"/releases/{rid}", json={"make_latest": "true"})
+    assert latest.status_code == 200
+    for change in ({"draft": True}, {"tag_name": "v1.0-moved"}):
+        refused = call(fake_github, "PATCH", f"/releases/{rid}", json=change)
+        assert refused.status_code == 422
+        assert "immutable release" in refused.json()["message"]
 
 
 def test_delete_release(fake_github: FakeGitHub) -> None:

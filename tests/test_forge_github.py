@@ -11,7 +11,9 @@ from pytest_mock import MockerFixture
 from tests.fakes.github import FakeGitHub, hold_two_requests_midway
 from unrelease.errors import AuthError, BadInput, NotFound, ServiceError
 from unrelease.forges.base import Forge, LabelSpec
-from unrelease.forges.github import GitHubForge, _accepted_permission, html_base
+from unrelease.forges.github import GitHubForge, html_base
+from unrelease.forges.github_errors import _accepted_permission
+from unrelease.forges.github_http import BoundedRetry
 from unrelease.model import ReleaseNote, TagInfo
 
 
@@ -47,18 +49,17 @@ def test_empty_token_is_auth_error() -> None:
         GitHubForge("acme/widget", "")
 
 
-def test_retries_only_against_the_public_api(mocker: MockerFixture) -> None:
+def test_retries_on_every_base_url(mocker: MockerFixture) -> None:
     github_cls = mocker.patch("unrelease.forges.github.Github")
     GitHubForge("acme/widget", "tok")._client()  # clients are made per thread, on first use
     public = github_cls.call_args.kwargs
-    assert public["retry"] is not None
+    assert isinstance(public["retry"], BoundedRetry)
     assert public["lazy"] is True
     assert public["seconds_between_requests"] is None
     assert public["seconds_between_writes"] is None
     assert public["per_page"] == 100
     GitHubForge("acme/widget", "tok", base_url="https://ghe.example/api/v3/")._client()
-    assert github_cls.call_args.kwargs["retry"] is None
-    assert github_cls.call_args.kwargs["base_url"] == "https://ghe.example/api/v3"
+    assert isinstance(github_cls.call_args.kwargs["retry"], BoundedRetry)
 
 
 # ---------------------------------------------------------------------- tags
@@ -176,6 +177,7 @@ def test_tag_url(forge: GitHubForge, fake_github: FakeGitHub) -> None:
         ("https://ghe.example/api/v3/", "https://ghe.example"),
         ("https://api.ghe.example", "https://ghe.example"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://x-access-token:ghs_secret@ghe.example/api/v3", "https://ghe.example"),
     ],
 )
 def test_html_base(api: str, web: str) -> None:
@@ -283,7 +285,7 @@ def test_latest_release_errors_are_not_absence(fake_github: FakeGitHub) -> None:
     with pytest.raises(AuthError):
         bad.latest_release()
     good = forge_with(fake_github, fake_github.token)
-    fake_github.fail("GET", r"/releases/latest$", status=500)
+    fake_github.fail("GET", r"/releases/latest$", status=500, times=None)
     with pytest.raises(ServiceError, match="500"):
         good.latest_release()
 
@@ -369,7 +371,7 @@ def test_a_token_echoed_by_the_server_is_scrubbed(fake_github: FakeGitHub) -> No
     secret = "ghp_Echoed0123456789"
     fake_github.set_token(secret)
     forge = forge_with(fake_github, secret)
-    fake_github.fail("GET", r"/labels", status=500, body={"message": f"boom {secret}"})
+    fake_github.fail("GET", r"/labels", status=500, body={"message": f"boom {secret}"}, times=None)
     with pytest.raises(ServiceError) as info:
         forge.missing_labels(["x"])
     assert secret not in str(info.value)
@@ -426,11 +428,11 @@ def test_rate_limit_is_a_service_error(fake_github: FakeGitHub, forge: GitHubFor
 def test_server_faults_are_service_errors_never_absence(
     fake_github: FakeGitHub, forge: GitHubForge, status: int
 ) -> None:
-    fake_github.fail("GET", r"/git/ref/tags/", status=status)
+    fake_github.fail("GET", r"/git/ref/tags/", status=status, times=None)
     with pytest.raises(ServiceError, match=str(status)) as info:
         forge.resolve_tag("v1")
     assert not isinstance(info.value, NotFound)
-    fake_github.fail("GET", r"/matching-refs/", status=status)
+    fake_github.fail("GET", r"/matching-refs/", status=status, times=None)
     with pytest.raises(ServiceError, match=str(status)):
         forge.resolve_tags(["v1", "v1-rollback"])
 

@@ -20,12 +20,17 @@ Seeding and inspection are plain Python methods (no HTTP): see ``FakeGitHub``.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import datetime as dt
+import fnmatch
 import hashlib
 import json
 import math
 import re
+import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -63,6 +68,9 @@ class Request:
     body: Any
 
 
+FAULT_KINDS = ("status", "reset", "timeout")
+
+
 @dataclass
 class Fault:
     method: str
@@ -71,6 +79,9 @@ class Fault:
     times: int | None  # None: forever
     body: Any
     headers: dict[str, str]
+    kind: str = "status"  # "status": answer STATUS; "reset": drop the connection; "timeout":
+    # answer nothing for ``FakeGitHub.hold_s`` (past the client's timeout), then drop it
+    after: int = 0  # let this many matching requests through first (fault the N+1-th)
 
 
 @dataclass
@@ -123,6 +134,7 @@ class _Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    abort: str | None = None  # "reset" or "timeout": no answer at all
 
 
 Handler = Callable[["_Ctx", re.Match[str]], _Response]
@@ -140,10 +152,14 @@ class _Ctx:
 class FakeGitHub:
     """A fake github.com holding one repository, served on 127.0.0.1 from a background thread.
 
-    Seeding: ``add_commit``, ``add_tag``, ``add_release``, ``add_issue``, ``add_label``,
-    ``add_comment``. Quick looks: ``resolve(tag)``, ``latest()``, ``head``.
-    Tokens: ``set_token``, ``remove_token``. Faults: ``fail``. Slowness: ``latency_s``.
+    Seeding: ``add_commit``, ``add_tag``, ``add_release``, ``add_issue`` (with its author),
+    ``add_label``, ``add_comment``. Quick looks: ``resolve(tag)``, ``latest()``, ``head``.
+    Tokens: ``set_token`` (permissions, login), ``remove_token``; collaborators:
+    ``set_permission``. Rules: ``make_immutable`` (a release), ``add_tag_ruleset``.
+    Faults: ``fail`` (a status, a reset or a timeout, at the N-th matching request),
+    ``fail_secondary_rate_limit``. Slowness: ``latency_s``.
     Log: ``requests``, ``writes()``, ``count()``, ``clear_log()``. Snapshot: ``state``.
+    GraphQL (``POST /graphql``, ``/api/graphql``): tests/fakes/github_graphql.py.
     """
 
     def __init__(
@@ -160,9 +176,16 @@ class FakeGitHub:
         self.token = token
         self.login = login
         self.latency_s = latency_s
+        self.hold_s = 5.0  # how long a "timeout" fault holds its connection (tests: > client's)
+        self._released = threading.Event()  # set on close: held connections end
         self.requests: list[Request] = []
         self._lock = threading.RLock()
         self._tokens: dict[str, dict[str, str]] = {token: dict(DEFAULT_PERMISSIONS)}
+        self._token_logins: dict[str, str] = {}
+        self._permissions: dict[str, str] = {login: "admin"}  # login -> role
+        self._blobs: dict[str, bytes] = {}
+        self._rulesets: list[dict[str, str]] = []
+        self._burned_tags: set[str] = set()  # tags of deleted immutable releases
         self._faults: list[Fault] = []
         self._clock = 0
         self._ids = 1000
@@ -205,6 +228,7 @@ class FakeGitHub:
         return f"{self.web_url}/{self.full_name}"
 
     def close(self) -> None:
+        self._released.set()
         self._server.stop()
 
     def __enter__(self) -> FakeGitHub:
@@ -214,12 +238,44 @@ class FakeGitHub:
         self.close()
 
     # ------------------------------------------------------------------ tokens and faults
-    def set_token(self, token: str, permissions: dict[str, str] | None = None) -> None:
-        """Accept TOKEN with these permissions (area -> none/read/write); None: the defaults."""
+    def set_token(
+        self, token: str, permissions: dict[str, str] | None = None, *, login: str | None = None
+    ) -> None:
+        """Accept TOKEN with these permissions (area -> none/read/write); None: the defaults.
+        LOGIN is who the token acts as (default: the fake's ``login``)."""
         with self._lock:
             perms = dict(DEFAULT_PERMISSIONS if permissions is None else permissions)
             perms.setdefault("metadata", "read")
             self._tokens[token] = perms
+            if login:
+                self._token_logins[token] = login
+
+    def login_of(self, token: str) -> str:
+        return self._token_logins.get(token, self.login)
+
+    def set_permission(self, login: str, role: str | None) -> None:
+        """LOGIN's role on the repository (admin/maintain/write/triage/read); None: not a
+        collaborator (the permission endpoint answers 404)."""
+        with self._lock:
+            if role is None:
+                self._permissions.pop(login, None)
+            else:
+                self._permissions[login] = role
+
+    def make_immutable(self, release_id: int) -> None:
+        """Mark a published release immutable: its tag can no longer be moved or deleted (nor
+        reused once the release is deleted), and it cannot become a draft again."""
+        with self._lock:
+            rel = self._releases[release_id]
+            if rel["draft"]:
+                raise ValueError("a draft cannot be immutable")
+            rel["immutable"] = True
+
+    def add_tag_ruleset(self, pattern: str = "*", name: str = "Protect tags") -> None:
+        """A ruleset restricting the creation of tags matching PATTERN (fnmatch) for every
+        token (nobody on its bypass list)."""
+        with self._lock:
+            self._rulesets.append({"name": name, "pattern": pattern})
 
     def remove_token(self, token: str) -> None:
         """Forget TOKEN: it now gets 401 Bad credentials (a revoked or expired token)."""
@@ -234,14 +290,41 @@ class FakeGitHub:
         times: int | None = 1,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        *,
+        kind: str = "status",
+        after: int = 0,
+        retry_after: int | None = None,
     ) -> None:
         """Answer the next TIMES requests (None: all) matching METHOD ('*' for any) and
-        PATH_REGEX (re.search on the decoded path relative to the API root) with STATUS and
-        BODY (default: GitHub's JSON error for that status)."""
+        PATH_REGEX (re.search on the decoded path relative to the API root; GraphQL is
+        ``/graphql``) with STATUS and BODY (default: GitHub's JSON error for that status).
+        KIND "reset" drops the connection instead, "timeout" holds it past the client's
+        timeout (``hold_s``) then drops it. AFTER lets that many matching requests through
+        first. RETRY_AFTER adds the ``Retry-After`` header (seconds); a 5xx or 429 without
+        HEADERS carries ``Retry-After: 0``, so a retrying client waits no wall time."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        hdrs = dict(headers or {})
+        if headers is None and (status >= 500 or status == 429) and kind == "status":
+            retry_after = 0 if retry_after is None else retry_after  # clients retry at once
+        if retry_after is not None:
+            hdrs["Retry-After"] = str(retry_after)
         with self._lock:
             self._faults.append(
-                Fault(method.upper(), path_regex, status, times, body, dict(headers or {}))
+                Fault(method.upper(), path_regex, status, times, body, hdrs, kind, after)
             )
+
+    def fail_secondary_rate_limit(
+        self, method: str, path_regex: str, retry_after: int = 0, times: int | None = 1
+    ) -> None:
+        """GitHub's secondary rate limit: 403 with ``Retry-After`` and its message."""
+        message = (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+            "try again. If you reach out to GitHub Support for help, please include the "
+            "request ID ABCD:1234."
+        )
+        body = {"message": message, "documentation_url": f"{DOCS}/overview/rate-limits"}
+        self.fail(method, path_regex, 403, times, body, retry_after=retry_after)
 
     # ------------------------------------------------------------------ request log
     def writes(self) -> list[Request]:
@@ -309,10 +392,17 @@ class FakeGitHub:
         labels: list[str] | tuple[str, ...] = (),
         is_pr: bool = False,
         state: str = "open",
+        author: str | None = None,
+        author_type: str = "User",
     ) -> int:
-        """A new issue (or pull request); missing labels are created grey. Returns its number."""
+        """A new issue (or pull request); missing labels are created grey. AUTHOR opened it
+        (default: the fake's login); AUTHOR_TYPE "Bot" for an app (REST login
+        ``name[bot]``). Returns its number."""
         with self._lock:
-            return int(self._new_issue(title, body, list(labels), is_pr=is_pr, state=state))
+            number = self._new_issue(title, body, list(labels), is_pr=is_pr, state=state)
+            self._issues[number]["author"] = author or self.login
+            self._issues[number]["author_type"] = author_type
+            return int(number)
 
     def add_comment(self, number: int, body: str) -> int:
         with self._lock:
@@ -451,6 +541,8 @@ class FakeGitHub:
             "labels": self._label_names(labels),
             "state": kw.get("state", "open"),
             "is_pr": bool(kw.get("is_pr", False)),
+            "author": kw.get("author") or self.login,
+            "author_type": "User",
             "created_at": when,
             "updated_at": when,
             "closed_at": when if kw.get("state") == "closed" else None,
@@ -484,6 +576,7 @@ class FakeGitHub:
     def _ensure_tag(self, tag: str, target: str) -> None:
         if f"refs/tags/{tag}" in self._refs:
             return
+        self._check_tag_rules(f"refs/tags/{tag}", creating=True)
         sha = self._resolve_commitish(target or "main")
         if sha is None:
             raise _validation("Release", "invalid", "target_commitish")
@@ -494,6 +587,7 @@ class FakeGitHub:
     ) -> dict[str, Any]:
         if not draft and self._published_by_tag(tag):
             raise _validation("Release", "already_exists", "tag_name")
+        self._check_burned(tag)
         if not draft:
             self._ensure_tag(tag, target)
         rid = self._next_id()
@@ -572,6 +666,8 @@ class FakeGitHub:
         }
 
     def _obj_json(self, sha: str) -> dict[str, Any]:
+        if sha in self._blobs:
+            return {"sha": sha, "type": "blob", "url": f"{self.repo_api}/git/blobs/{sha}"}
         if sha in self._tag_objects:
             return {"sha": sha, "type": "tag", "url": f"{self.repo_api}/git/tags/{sha}"}
         return {"sha": sha, "type": "commit", "url": f"{self.repo_api}/git/commits/{sha}"}
@@ -666,7 +762,7 @@ class FakeGitHub:
             "state_reason": "completed" if issue["state"] == "closed" else None,
             "title": issue["title"],
             "body": issue["body"],
-            "user": self._user(),
+            "user": self._user(issue["author"], issue["author_type"]),
             "labels": [self._label_json(self._labels[name.casefold()]) for name in issue["labels"]],
             "assignee": None,
             "assignees": [],
@@ -770,6 +866,8 @@ class FakeGitHub:
             return "issues"
         if first == "actions":
             return "actions"
+        if first == "collaborators":
+            return "metadata"
         return "contents"
 
     def _can(self, token: str, area: str, level: str) -> bool:
@@ -782,6 +880,8 @@ class FakeGitHub:
         path = urllib.parse.unquote(raw_path)
         if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
             path = path[len(API_PREFIX) :] or "/"
+        if path == "/api/graphql":  # GitHub Enterprise's GraphQL root, next to /api/v3
+            path = "/graphql"
         query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
         body: Any = None
         status = 500
@@ -811,8 +911,13 @@ class FakeGitHub:
                 and fault.method in (method, "*")
                 and re.search(fault.path_regex, path)
             ):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 if fault.times is not None:
                     fault.times -= 1
+                if fault.kind != "status":
+                    return _Response(0, abort=fault.kind)
                 payload = fault.body
                 if payload is None:
                     payload = {
@@ -833,7 +938,11 @@ class FakeGitHub:
             raise ApiError(401, "Requires authentication")
         ctx = _Ctx(method, path, query, body, token)
         if path == "/user" and method == "GET":
-            return _Response(200, self._user())
+            return _Response(200, self._user(self.login_of(token)))
+        if path == "/graphql" and method == "POST":
+            from tests.fakes.github_graphql import execute
+
+            return _Response(200, execute(self, token, body))
         prefix = f"/repos/{self.full_name}"
         if not (path == prefix or path.startswith(prefix + "/")):
             raise _not_found()
@@ -870,11 +979,15 @@ class FakeGitHub:
         add("GET", r"", lambda c, m: _Response(200, self._repo_json()))
         add("GET", r"/commits/(?P<ref>.+)", self._get_commit)
         add("GET", r"/git/commits/(?P<sha>[0-9a-f]{40})", self._get_git_commit)
-        add("GET", r"/git/ref/(?P<ref>(tags|heads)/.+)", self._get_ref)
-        add("GET", r"/git/refs/(?P<ref>(tags|heads)/.+)", self._get_ref)
+        add("GET", r"/git/ref/(?P<ref>(tags|heads|unrelease)/.+)", self._get_ref)
+        add("GET", r"/git/refs/(?P<ref>(tags|heads|unrelease)/.+)", self._get_ref)
+        add("PATCH", r"/git/refs/(?P<ref>(tags|heads|unrelease)/.+)", self._update_ref)
+        add("POST", r"/git/blobs", self._create_blob)
+        add("GET", r"/git/blobs/(?P<sha>[^/]+)", self._get_blob)
+        add("GET", r"/collaborators/(?P<login>[^/]+)/permission", self._get_permission)
         add("GET", r"/git/matching-refs/(?P<ref>.*)", self._matching_refs)
         add("POST", r"/git/refs", self._create_ref)
-        add("DELETE", r"/git/refs/(?P<ref>(tags|heads)/.+)", self._delete_ref)
+        add("DELETE", r"/git/refs/(?P<ref>(tags|heads|unrelease)/.+)", self._delete_ref)
         add("GET", r"/git/tags/(?P<sha>[^/]+)", self._get_tag_object)
         add("POST", r"/git/tags", self._create_tag_object)
         add("GET", r"/labels", self._list_labels)
@@ -928,8 +1041,9 @@ class FakeGitHub:
             raise _validation("Reference", "missing_field", "ref" if ref is None else "sha")
         if not ref.startswith("refs/") or ref.count("/") < 2 or ref.endswith("/"):
             raise ApiError(422, "Reference name is invalid")
-        if sha not in self._commits and sha not in self._tag_objects:
+        if sha not in self._commits and sha not in self._tag_objects and sha not in self._blobs:
             raise ApiError(422, "Object does not exist")
+        self._check_tag_rules(ref, creating=ref not in self._refs)
         if ref in self._refs:
             raise ApiError(
                 422,
@@ -944,8 +1058,99 @@ class FakeGitHub:
         ref = f"refs/{m['ref']}"
         if ref not in self._refs:
             raise ApiError(422, "Reference does not exist")
+        self._check_tag_rules(ref, creating=False)
         del self._refs[ref]
         return _Response(204)
+
+    def _update_ref(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
+        ref = f"refs/{m['ref']}"
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        sha = body.get("sha")
+        if not isinstance(sha, str):
+            raise _validation("Reference", "missing_field", "sha")
+        if ref not in self._refs:
+            raise ApiError(422, "Reference does not exist")
+        if sha not in self._commits and sha not in self._tag_objects and sha not in self._blobs:
+            raise ApiError(422, "Object does not exist")
+        self._check_tag_rules(ref, creating=False)
+        if not body.get("force") and not self._descends(sha, self._refs[ref]):
+            raise ApiError(422, "Update is not a fast forward")
+        self._refs[ref] = sha
+        return _Response(200, self._ref_json(ref))
+
+    def _descends(self, sha: str, ancestor: str) -> bool:
+        seen: str | None = sha
+        while seen is not None and seen in self._commits:
+            if seen == ancestor:
+                return True
+            seen = self._commits[seen]["parent"]
+        return False
+
+    def _check_tag_rules(self, ref: str, *, creating: bool) -> None:
+        """Immutable releases' tags, and tag rulesets restricting creation."""
+        if not ref.startswith("refs/tags/"):
+            return
+        tag = ref.removeprefix("refs/tags/")
+        immutable = any(r["immutable"] and r["tag_name"] == tag for r in self._releases.values())
+        if immutable or tag in self._burned_tags:
+            raise ApiError(
+                422,
+                "Repository rule violations found\n\n"
+                "- GH013: Cannot update this protected ref: immutable_release_tag.\n",
+                doc="/releases/releases",
+            )
+        if creating and any(fnmatch.fnmatchcase(tag, r["pattern"]) for r in self._rulesets):
+            raise ApiError(
+                422,
+                "Repository rule violations found\n\n"
+                "Cannot create ref due to creations being restricted.\n\n",
+                doc="/repos/rules",
+            )
+
+    def _create_blob(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        content, encoding = body.get("content"), body.get("encoding", "utf-8")
+        if not isinstance(content, str):
+            raise _validation("Blob", "missing_field", "content")
+        if encoding == "utf-8":
+            data = content.encode("utf-8")
+        elif encoding == "base64":
+            try:
+                data = base64.b64decode(content, validate=False)
+            except ValueError:
+                raise ApiError(400, "Problems parsing base64") from None
+        else:
+            raise _validation("Blob", "invalid", "encoding")
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+        self._blobs[sha] = data
+        url = f"{self.repo_api}/git/blobs/{sha}"
+        return _Response(201, {"url": url, "sha": sha}, {"Location": url})
+
+    def _get_blob(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
+        data = self._blobs.get(m["sha"])
+        if data is None:
+            raise _not_found()
+        encoded = base64.encodebytes(data).decode("ascii")  # GitHub wraps it at 60 characters
+        return _Response(
+            200,
+            {
+                "sha": m["sha"],
+                "node_id": f"B_{m['sha'][:16]}",
+                "size": len(data),
+                "url": f"{self.repo_api}/git/blobs/{m['sha']}",
+                "content": encoded,
+                "encoding": "base64",
+            },
+        )
+
+    def _get_permission(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
+        role = self._permissions.get(m["login"])
+        if role is None:
+            raise _not_found()
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        return _Response(
+            200, {"permission": legacy, "role_name": role, "user": self._user(m["login"])}
+        )
 
     def _get_tag_object(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
         if m["sha"] not in self._tag_objects:
@@ -1029,7 +1234,7 @@ class FakeGitHub:
         labels = body.get("labels") or []
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise _validation("Issue", "invalid", "labels")
-        number = self._new_issue(title, body.get("body"), labels)
+        number = self._new_issue(title, body.get("body"), labels, author=self.login_of(ctx.token))
         data = self._issue_json(self._issues[number])
         return _Response(201, data, {"Location": data["url"]})
 
@@ -1137,8 +1342,15 @@ class FakeGitHub:
             "draft": bool(body.get("draft", rel["draft"])),
             "prerelease": bool(body.get("prerelease", rel["prerelease"])),
         }
-        if rel["immutable"] and any(new[k] != rel[k] for k in new):
-            raise ApiError(422, "Cannot modify an immutable release except its title and notes")
+        fixed = ("tag_name", "target_commitish", "draft")  # title, notes, prerelease may change
+        if rel["immutable"] and any(new[k] != rel[k] for k in fixed):
+            raise ApiError(
+                422,
+                "Cannot modify an immutable release: only its title, notes, prerelease and "
+                "latest status may change",
+            )
+        if new["tag_name"] != rel["tag_name"]:
+            self._check_burned(new["tag_name"])
         if not new["draft"] and self._published_by_tag(new["tag_name"], exclude=rel["id"]):
             raise _validation("Release", "already_exists", "tag_name")
         publishing = rel["draft"] and not new["draft"]
@@ -1160,8 +1372,25 @@ class FakeGitHub:
             self._apply_make_latest(rel, make_latest)
         return _Response(200, self._release_json(rel))
 
+    def _check_burned(self, tag: str) -> None:
+        if tag in self._burned_tags:
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "Release",
+                        "code": "custom",
+                        "field": "tag_name",
+                        "message": "tag_name was used by an immutable release",
+                    }
+                ],
+            )
+
     def _delete_release(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
         rel = self._release(ctx, m["id"])
+        if rel["immutable"]:
+            self._burned_tags.add(rel["tag_name"])
         del self._releases[rel["id"]]
         if self._latest_id == rel["id"]:
             self._latest_id = None
@@ -1191,6 +1420,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def handle(self) -> None:
+        # A client dropping its connection (a timed-out request, a reset) is not our error.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
+
     def _serve(self) -> None:
         fake = self.server_fake
         if fake.latency_s:
@@ -1201,6 +1435,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         resp = fake._handle(
             self.command, split.path, split.query, raw, self.headers.get("Authorization")
         )
+        if resp.abort:
+            self._abort(resp.abort)
+            return
         raw = isinstance(resp.body, bytes)  # a blob (log text, zip): sent as it is
         payload = b"" if resp.body is None else resp.body if raw else json.dumps(resp.body).encode()
         self.send_response(resp.status)
@@ -1220,6 +1457,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload and self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _abort(self, kind: str) -> None:
+        """No answer: "timeout" first holds the connection past the client's timeout; then
+        the connection is reset (RST, not a clean close)."""
+        self.close_connection = True
+        if kind == "timeout":
+            self.server_fake._released.wait(self.server_fake.hold_s)
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 

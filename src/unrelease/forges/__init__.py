@@ -27,10 +27,12 @@ def open_forge(repo: str | None, github_url: str, token: str | None) -> Forge:
 
         path = repo.removeprefix("file://")
         return LocalForge(Path(path).expanduser())
-    if not _REPO.match(repo):
-        raise BadInput(f"not a valid repository: {repo!r} (expected OWNER/NAME or a path)")
-    if not github_url.startswith(("https://", "http://")):
-        raise BadInput(f"not a valid GitHub API URL: {github_url!r}")
+    if not _REPO.fullmatch(repo) or repo.partition("/")[2] in (".", ".."):
+        raise BadInput(f"not a valid repository: {repo[:120]!r} (expected OWNER/NAME or a path)")
+    from unrelease.forges.github_http import clean_api_url, url_password
+
+    token = token or url_password(github_url)  # x-access-token:TOKEN@host: a token too
+    github_url = clean_api_url(github_url)  # checked, credentials gone (and registered secret)
     if not token:
         raise AuthError(f"no GitHub token for {repo}: set GITHUB_TOKEN (or GH_TOKEN)")
     from unrelease.forges.github import GitHubForge

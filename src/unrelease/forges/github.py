@@ -8,38 +8,40 @@ each method sends as few requests as it can (a whole rollback stays within about
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
 from typing import Any
 
 import requests
 from github import Auth, Github
 from github.GithubException import (
-    BadCredentialsException,
     GithubException,
-    RateLimitExceededException,
     UnknownObjectException,
 )
-from github.GithubRetry import GithubRetry
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
-from github.WorkflowJob import WorkflowJob
-from github.WorkflowRun import WorkflowRun
 
 from unrelease.errors import AuthError, BadInput, NotFound, ServiceError, UnreleaseError
-from unrelease.forges.base import LabelSpec
-from unrelease.http import USER_AGENT, make_session
+from unrelease.forges.base import Claim, LabelSpec, RepoView
+from unrelease.forges.github_claims import GitHubClaims
+from unrelease.forges.github_errors import _already_exists, github_message, translate
+from unrelease.forges.github_http import (
+    MAX_WAIT_S,
+    BoundedRetry,
+    RetryLater,
+    check_repo_name,
+    clean_api_url,
+)
+from unrelease.forges.github_runs import GitHubRuns
+from unrelease.forges.github_view import parse_view, view_query
+from unrelease.http import USER_AGENT
 from unrelease.model import (
     IssueInfo,
-    JobInfo,
     ReleaseNote,
-    RunInfo,
-    StepInfo,
     TagInfo,
-    WorkflowInfo,
 )
 
 PUBLIC_API = "https://api.github.com"
@@ -50,8 +52,6 @@ CONTENTS_READ = "contents: read"
 CONTENTS_WRITE = "contents: write"
 ISSUES_READ = "issues: read"
 ISSUES_WRITE = "issues: write"
-ACTIONS_READ = "actions: read"
-LOG_MAX_BYTES = 8 * 1024 * 1024  # a longer job log keeps its end, where the failure is
 
 
 def html_base(api_url: str) -> str:
@@ -60,7 +60,7 @@ def html_base(api_url: str) -> str:
     parts = urllib.parse.urlsplit(api_url.rstrip("/"))
     if parts.hostname == "api.github.com":
         return "https://github.com"
-    netloc = parts.netloc
+    netloc = parts.netloc.rpartition("@")[2]  # never a credential in a web link
     if netloc.startswith("api."):
         netloc = netloc.removeprefix("api.")
     path = parts.path.removesuffix("/api/v3").removesuffix("/api")
@@ -77,22 +77,33 @@ def _keep_pr_marker(attributes: dict[str, Any]) -> dict[str, Any]:
     return attributes
 
 
-class GitHubForge:
+class GitHubForge(GitHubRuns):
     """Tags, labels, issues and releases of one GitHub repository."""
 
     kind = "github"
 
-    def __init__(self, repo: str, token: str, base_url: str = PUBLIC_API) -> None:
-        owner, sep, name = repo.partition("/")
-        if not sep or not owner or not name or "/" in name:
-            raise BadInput(f"--repo must look like OWNER/NAME, not {repo!r}")
+    def __init__(
+        self,
+        repo: str,
+        token: str,
+        base_url: str = PUBLIC_API,
+        *,
+        timeout: int = 15,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = MAX_WAIT_S,
+    ) -> None:
+        """TIMEOUT bounds each request; SLEEP waits between retries (tests inject their
+        own); MAX_WAIT bounds all retry waits of one request together."""
+        check_repo_name(repo)
         if not token:
             raise AuthError(
                 "no GitHub token", hint="set GITHUB_TOKEN (or GH_TOKEN) in the environment"
             )
         self.repo = repo
-        self.base_url = base_url.rstrip("/")
+        self.base_url = clean_api_url(base_url)  # never a credential in a URL we print
         self._token = token
+        self._timeout = timeout
+        self._retry = BoundedRetry(sleep=sleep, max_wait=max_wait)
         self._html = html_base(self.base_url)
         self._blob_session: requests.Session | None = None
         # PyGithub keeps each request's verb and URL on one shared connection between sending
@@ -109,7 +120,8 @@ class GitHubForge:
                 auth=Auth.Token(self._token),
                 base_url=self.base_url,
                 user_agent=USER_AGENT,
-                retry=GithubRetry() if self.base_url == PUBLIC_API else None,
+                retry=self._retry,
+                timeout=self._timeout,  # seconds, whole: PyGithub insists
                 seconds_between_requests=None,
                 seconds_between_writes=None,
                 per_page=100,
@@ -141,48 +153,8 @@ class GitHubForge:
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    @staticmethod
-    def _github_message(exc: GithubException) -> str:
-        data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "no message")
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            details = []
-            for err in errors:
-                if isinstance(err, dict):
-                    details.append(
-                        str(err.get("message") or f"{err.get('field')} {err.get('code')}")
-                    )
-                else:
-                    details.append(str(err))
-            message = f"{message}: {'; '.join(details)}"
-        return message
-
     def _translate(self, exc: GithubException, what: str, need: str) -> UnreleaseError:
-        status = exc.status
-        message = self._scrub(self._github_message(exc))
-        if isinstance(exc, BadCredentialsException) or status == 401:
-            return AuthError(
-                f"GitHub rejected the token while trying to {what} ({status} {message})",
-                hint="the token is wrong, expired or revoked; check GITHUB_TOKEN",
-            )
-        if isinstance(exc, RateLimitExceededException):
-            return ServiceError(
-                f"GitHub rate limit reached while trying to {what}: {message}",
-                hint="wait for the limit to reset, then rerun",
-            )
-        if status == 403:
-            perm = _accepted_permission(exc.headers) or need
-            return AuthError(
-                f"cannot {what} on {self.repo}: the token lacks {perm} ({message})",
-                hint=f"grant `{perm}` to the workflow job, or use a token that has it",
-            )
-        if status == 404:
-            return NotFound(
-                f"cannot {what}: GitHub answered 404 for {self.repo}",
-                hint="check the repository name and that the token can see it",
-            )
-        return ServiceError(f"GitHub answered {status} while trying to {what}: {message}")
+        return translate(exc, what, need, self.repo, self._scrub)
 
     @contextmanager
     def _call(self, what: str, need: str) -> Iterator[None]:
@@ -194,6 +166,11 @@ class GitHubForge:
             raise ServiceError(
                 f"cannot reach GitHub at {self.base_url} to {what}: {type(exc).__name__}"
             ) from exc
+        except RetryLater as exc:
+            raise ServiceError(
+                f"GitHub asks to wait {exc.seconds:.0f} s before it will {what}",
+                hint=f"rerun after {exc.until}",
+            ) from None
 
     # ------------------------------------------------------------------ tags
     def _peel(self, name: str, sha: str, kind: str) -> TagInfo:
@@ -238,7 +215,7 @@ class GitHubForge:
         return out
 
     def create_tag(self, name: str, sha: str, message: str) -> TagInfo:
-        with self._call(f"create tag {name}", CONTENTS_WRITE):
+        with self._call(f"create refs/tags/{name}", CONTENTS_WRITE):
             tag = self._repo.create_git_tag(name, message, sha, "commit")
             self._repo.create_git_ref(f"refs/tags/{name}", tag.sha)
         return TagInfo(name=name, sha=sha, annotated=True, message=message)
@@ -264,12 +241,15 @@ class GitHubForge:
     # ------------------------------------------------------------------ issues
     @staticmethod
     def _issue_info(issue: Issue) -> IssueInfo:
+        user = issue.user  # in every issue GitHub sends: reading it costs no request
         return IssueInfo(
             number=issue.number,
             url=issue.html_url,
             body=issue.body or "",
             state=issue.state,
             labels=tuple(label.name for label in issue.labels),
+            author=user.login if user is not None else None,
+            author_is_bot=user is not None and user.type == "Bot",
         )
 
     def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
@@ -377,7 +357,7 @@ class GitHubForge:
                 self._repo.requester.requestJsonAndCheck("DELETE", url)
             except GithubException as exc:
                 # GitHub answers a missing ref with 422 "Reference does not exist", not 404.
-                if exc.status == 422 and "does not exist" in self._github_message(exc):
+                if exc.status == 422 and "does not exist" in github_message(exc):
                     raise NotFound(f"tag {name} does not exist on {self.repo}") from None
                 raise
 
@@ -404,132 +384,49 @@ class GitHubForge:
                 issue.edit(state="closed", state_reason="completed", body=body)
             return self._issue_info(issue)
 
-    # ------------------------------------------------------------------ workflow runs
-    def workflows(self) -> list[WorkflowInfo]:
-        with self._call("list the workflows", ACTIONS_READ):
-            return [
-                WorkflowInfo(id=w.id, name=w.name, path=w.path, state=w.state)
-                for w in self._repo.get_workflows()
-            ]
+    # ------------------------------------------------------------------ one read, trust, claims
+    def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        _, data = self._repo.requester.graphql_query(query, variables)
+        body = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(body, dict):
+            raise ServiceError("GitHub's GraphQL API answered no data")
+        return body
 
-    def workflow_runs(
-        self,
-        workflow: str | int,
-        *,
-        status: str | None = None,
-        created: str | None = None,
-        per_page: int | None = None,
-    ) -> Iterator[RunInfo]:
-        """Runs of WORKFLOW (id or file name), newest first. Pages (100 runs each) are fetched
-        as the caller iterates: stopping the iteration stops the paging."""
-        params: dict[str, Any] = {}
-        if status:
-            params["status"] = status
-        if created:
-            params["created"] = created
-        if per_page:
-            params["per_page"] = per_page
-        key = urllib.parse.quote(str(workflow), safe="")
-        listing = PaginatedList(
-            WorkflowRun,
-            self._repo.requester,
-            f"{self._repo.url}/actions/workflows/{key}/runs",
-            params,
-            list_item="workflow_runs",
-        )
-        with self._call(f"list the runs of workflow {workflow}", ACTIONS_READ):
-            for run in listing:
-                yield _run_info(run)
+    def view(self, label: str, labels: list[str], tags: list[str]) -> RepoView:
+        """Everything a rollback reads first, in one GraphQL request (more only past 100
+        open incident issues or 100 releases)."""
+        owner, _, name = self.repo.partition("/")
+        labels, tags = list(dict.fromkeys(labels)), list(dict.fromkeys(tags))
+        query, variables = view_query(labels, tags)
+        variables.update(owner=owner, name=name, label=label)
+        with self._call("read the repository (issues, labels, releases, tags)", ISSUES_READ):
+            data = self._graphql(query, variables)
+            return parse_view(data, labels, tags, self._graphql, variables, self.resolve_tag)
 
-    def workflow_run(self, run_id: int) -> RunInfo:
-        with self._call(f"read workflow run {run_id}", ACTIONS_READ):
-            return _run_info(self._repo.get_workflow_run(run_id))
-
-    def run_jobs(self, run_id: int) -> list[JobInfo]:
-        """The jobs of the run's latest attempt, with their steps."""
-        with self._call(f"list the jobs of workflow run {run_id}", ACTIONS_READ):
-            listing = PaginatedList(
-                WorkflowJob,
-                self._repo.requester,
-                f"{self._repo.url}/actions/runs/{run_id}/jobs",
-                {},
-                list_item="jobs",
-            )
-            return [_job_info(job) for job in listing]
-
-    def job_log(self, job_id: int, max_bytes: int = LOG_MAX_BYTES) -> str | None:
-        """The plain-text log of one job (its last MAX_BYTES), or None when GitHub no longer
-        has it. The API answers a 302 to short-lived storage that must get no token."""
-        url = f"{self._repo.url}/actions/jobs/{job_id}/logs"
-        with self._call(f"read the log of job {job_id}", ACTIONS_READ):
+    def can_write(self, login: str) -> bool:
+        url = f"{self._repo.url}/collaborators/{urllib.parse.quote(login, safe='')}/permission"
+        with self._call(f"read the permission of {login}", CONTENTS_READ):
             try:
-                headers, _ = self._repo.requester.requestBlobAndCheck("GET", url)
+                _, data = self._repo.requester.requestJsonAndCheck("GET", url)
             except UnknownObjectException:
-                return None  # expired or deleted
-            except GithubException as exc:
-                if exc.status == 410:
-                    return None
-                raise
-        location = {k.lower(): v for k, v in headers.items()}.get("location")
-        if not location:
-            raise ServiceError(f"GitHub gave no download location for the log of job {job_id}")
-        return self._download_log(job_id, str(location), max_bytes)
+                return False  # not a collaborator (or not a user at all)
+        roles = {str(data.get("permission")), str(data.get("role_name"))}
+        return bool(roles & {"admin", "maintain", "write"})
 
-    def _download_log(self, job_id: int, location: str, max_bytes: int) -> str:
-        if self._blob_session is None:
-            self._blob_session = make_session()  # no auth: the URL carries its own signature
-        what = f"download the log of job {job_id}"  # never the URL: its query is a credential
-        try:
-            with self._blob_session.get(location, stream=True, timeout=60) as resp:
-                if resp.status_code != 200:
-                    raise ServiceError(f"cannot {what}: HTTP {resp.status_code}")
-                buf = bytearray()
-                for chunk in resp.iter_content(65536):
-                    buf += chunk
-                    if len(buf) > max_bytes:
-                        del buf[: len(buf) - max_bytes]
-        except requests.RequestException as exc:
-            raise ServiceError(f"cannot {what}: {type(exc).__name__}") from None
-        return buf.decode("utf-8", "replace")
+    def _claims(self) -> GitHubClaims:
+        return GitHubClaims(self._repo.requester, self._repo.url)
 
+    def claim(self, key: str, claim: Claim) -> Claim | None:
+        with self._call(f"claim the rollback of {key}", CONTENTS_WRITE):
+            return self._claims().claim(key, claim)
 
-def _iso(when: Any) -> str | None:
-    return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def take_over(self, key: str, old: Claim, new: Claim) -> bool:
+        with self._call(f"take over the claim on {key}", CONTENTS_WRITE):
+            return self._claims().take_over(key, old, new)
 
-
-def _run_info(run: WorkflowRun) -> RunInfo:
-    return RunInfo(
-        id=run.id,
-        url=run.html_url,
-        attempt=run.run_attempt or 1,
-        event=run.event,
-        status=run.status,
-        conclusion=run.conclusion,
-        head_branch=run.head_branch,
-        head_sha=run.head_sha,
-        display_title=run.display_title or "",
-        created_at=_iso(run.created_at) or "",
-        run_number=run.run_number,
-        started_at=_iso(run.run_started_at),
-        updated_at=_iso(run.updated_at),
-        workflow=run.name or "",
-    )
-
-
-def _job_info(job: WorkflowJob) -> JobInfo:
-    return JobInfo(
-        id=job.id,
-        name=job.name,
-        status=job.status,
-        conclusion=job.conclusion,
-        url=job.html_url,
-        started_at=_iso(job.started_at),
-        completed_at=_iso(job.completed_at),
-        steps=tuple(
-            StepInfo(number=s.number, name=s.name, status=s.status, conclusion=s.conclusion)
-            for s in job.steps
-        ),
-    )
+    def release(self, key: str, holder: str) -> None:
+        with self._call(f"release the claim on {key}", CONTENTS_WRITE):
+            self._claims().release(key, holder)
 
 
 def _common_prefix(names: list[str]) -> str:
@@ -548,25 +445,3 @@ def _release_id(note: ReleaseNote) -> int:
         return int(note.id)
     except ValueError:
         raise BadInput(f"not a GitHub release id: {note.id!r}") from None
-
-
-def _already_exists(exc: GithubException) -> bool:
-    data = exc.data if isinstance(exc.data, dict) else {}
-    errors = data.get("errors")
-    return (
-        exc.status == 422
-        and isinstance(errors, list)
-        and any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
-    )
-
-
-def _accepted_permission(headers: dict[str, Any] | None) -> str | None:
-    """GitHub names what a 403 wanted in ``X-Accepted-GitHub-Permissions: issues=write; ...``."""
-    if not headers:
-        return None
-    value = {k.lower(): v for k, v in headers.items()}.get("x-accepted-github-permissions")
-    if not isinstance(value, str) or "=" not in value:
-        return None
-    first = value.split(";")[0].split(",")[0].strip()
-    area, _, level = first.partition("=")
-    return f"{area.strip()}: {level.strip()}" if area.strip() and level.strip() else None

@@ -3,17 +3,22 @@ files under ``.unrelease/`` in the work tree. Lets unrelease run (and drill) wit
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from unrelease.errors import BadInput, NotFound, ServiceError
-from unrelease.forges.base import LabelSpec
+from unrelease.forges.base import Claim, LabelSpec, RepoView
+from unrelease.forges.claims import check_key, claim_json, parse_claim, same_claim
 from unrelease.model import IssueInfo, ReleaseNote, TagInfo
 
 STATE_DIR = ".unrelease"
+TAKEOVER_STALE_S = 60.0  # a take-over guard older than this was left by a crashed run
 
 
 class LocalForge:
@@ -122,6 +127,7 @@ class LocalForge:
             body=str(d["body"]),
             state=str(d["state"]),
             labels=tuple(d["labels"]),
+            author=str(d["author"]) if d.get("author") else None,
         )
 
     def find_issues(self, label: str, state: str = "open") -> list[IssueInfo]:
@@ -133,7 +139,14 @@ class LocalForge:
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
         number = max((int(d["number"]) for d in self._load("issues")), default=0) + 1
-        data = {"number": number, "title": title, "body": body, "labels": labels, "state": "open"}
+        data = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "labels": labels,
+            "state": "open",
+            "author": self.identity(),
+        }
         self._save("issues", number, data, f"# {title}\n\n{body}")
         return self._issue(data)
 
@@ -229,3 +242,86 @@ class LocalForge:
             data["body"] = body
         self._save("issues", number, data, f"# {data['title']}\n\n{data['body']}")
         return self._issue(data)
+
+    # --- one read, trust, claims -------------------------------------------------------------
+    def identity(self) -> str:
+        """Who acts here: git's user.email, else the OS user."""
+        email = self._git("config", "user.email", check=False)
+        if email.returncode == 0 and email.stdout.strip():
+            return email.stdout.strip()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+
+    def view(self, label: str, labels: list[str], tags: list[str]) -> RepoView:
+        missing = {name.lower() for name in self.missing_labels(labels)}
+        return RepoView(
+            identity=self.identity(),
+            issues=tuple(self.find_issues(label)),
+            labels=frozenset(name for name in labels if name.lower() not in missing),
+            notes=tuple(self.list_releases()),
+            latest=self.latest_release(),
+            tags=self.resolve_tags(list(dict.fromkeys(tags))),
+        )
+
+    def can_write(self, login: str) -> bool:
+        return True  # whoever can run git here can write to it
+
+    def _lock(self, key: str) -> Path:
+        return self.state / "locks" / f"{check_key(key)}.json"
+
+    def _read_claim(self, path: Path) -> Claim | None:
+        try:
+            return parse_claim(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def claim(self, key: str, claim: Claim) -> Claim | None:
+        path = self._lock(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The claim is written whole to a file of our own, then linked into place: link(2)
+        # fails when the name exists (like O_CREAT|O_EXCL), and nobody ever reads half a claim.
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(claim_json(claim), "utf-8")
+        try:
+            for _ in range(3):
+                try:
+                    os.link(tmp, path)
+                    return None
+                except FileExistsError:
+                    held = self._read_claim(path)
+                    if held is not None:
+                        return held  # else released between our link and our read: again
+        finally:
+            tmp.unlink(missing_ok=True)
+        raise ServiceError(f"the claim on {key} keeps changing hands; rerun")
+
+    def take_over(self, key: str, old: Claim, new: Claim) -> bool:
+        path = self._lock(key)
+        guard = path.with_name(path.name + ".takeover")
+        try:
+            if time.time() - guard.stat().st_mtime > TAKEOVER_STALE_S:
+                guard.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+        try:  # one take-over at a time: the read-compare-replace below is then atomic
+            os.close(os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        try:
+            held = self._read_claim(path)
+            if held is None or not same_claim(held, old):
+                return False
+            tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+            tmp.write_text(claim_json(new), "utf-8")
+            tmp.replace(path)
+            return True
+        finally:
+            guard.unlink(missing_ok=True)
+
+    def release(self, key: str, holder: str) -> None:
+        path = self._lock(key)
+        held = self._read_claim(path)
+        if held is not None and held.holder == holder:
+            path.unlink(missing_ok=True)
