@@ -328,8 +328,9 @@ class FakeGitHub:
 
     # ------------------------------------------------------------------ request log
     def writes(self) -> list[Request]:
+        """Requests that change something (a GraphQL POST here only reads: no mutations)."""
         with self._lock:
-            return [r for r in self.requests if r.method != "GET"]
+            return [r for r in self.requests if r.method != "GET" and r.path != "/graphql"]
 
     def count(self, method: str | None = None, path_regex: str | None = None) -> int:
         with self._lock:
