@@ -645,3 +645,8 @@ def drill(keep: Path | None) -> None:
 
     ok = run_drill(echo, keep=keep)
     sys.exit(0 if ok else 1)
+
+
+from unrelease.cli_guard import guard as _guard  # noqa: E402  (it imports only click at load)
+
+main.add_command(_guard)

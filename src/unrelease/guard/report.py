@@ -126,9 +126,9 @@ def render(result: GuardResult) -> str:
     lines.append(f"verdict: {result.verdict}")
     d = result.decision
     lines.append(f"decision: {d.action}" + (f" ({d.why})" if d.why else ""))
-    for key in ("issue_url",):
-        if d.outcome.get(key):
-            lines.append(f"issue: {d.outcome[key]}")
+    issue = d.outcome.get("issue")
+    if isinstance(issue, dict) and issue.get("url"):
+        lines.append(f"issue: {issue['url']}")
     return redact("\n".join(lines))
 
 

@@ -112,7 +112,8 @@ class Runner:
             out = f"could not start: {exc.strerror or type(exc).__name__}"
             return Ran(None, out, Evidence(self.shown(cmd), None, self._tail(out)))
         out = proc.stdout + proc.stderr
-        return Ran(proc.returncode, out, Evidence(self.shown(cmd), proc.returncode, self._tail(out)))
+        evidence = Evidence(self.shown(cmd), proc.returncode, self._tail(out))
+        return Ran(proc.returncode, out, evidence)
 
     def _tail(self, text: str) -> str:
         return tail(text.replace(str(self.tmp), "$GUARD_TMP"))
@@ -157,4 +158,5 @@ def pip(runner: Runner, venv: Venv, args: list[str]) -> Ran:
     """``python -m pip --python VENV ARGS`` with this process's pip."""
     cmd = [sys.executable, "-m", "pip", "--python", str(venv.python), *args]
     cmd += ["--no-cache-dir", "--disable-pip-version-check", "--no-input"]
+    cmd += ["--timeout", "30", "--retries", "2"]
     return runner.run(cmd)
