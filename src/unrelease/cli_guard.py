@@ -116,7 +116,8 @@ def guard(package: str, version: str, **kw: Any) -> None:
     result.decision = decide(result, policy, kw["on_fail"])
     code = result.exit_code
     try:
-        code = _act(result, forge, policy, kw) or code
+        acted = _act(result, forge, policy, kw)
+        code = code if acted is None else acted
     finally:
         echo(json.dumps(result.to_json(), indent=2) if kw["as_json"] else _text(result))
     sys.exit(code)
@@ -148,19 +149,22 @@ def _labels(text: str | None, policy: Policy) -> list[str]:
     return [x for x in labels if x] or ["release", "guard"]
 
 
-def _act(result: GuardResult, forge: Forge | None, policy: Policy, kw: dict[str, Any]) -> int:
-    """Carry out the decision; the exit code when it replaces the verdict's (rollback)."""
+def _act(
+    result: GuardResult, forge: Forge | None, policy: Policy, kw: dict[str, Any]
+) -> int | None:
+    """Carry out the decision; the exit code when it replaces the verdict's (a rollback's, or
+    an error's), else None."""
     from unrelease.errors import UnreleaseError
     from unrelease.guard.policy import open_incident
 
     action = result.decision.action
     if action not in ("issue", "rollback") or forge is None:
-        return 0
+        return None
     try:
         if action == "issue":
             issue = open_incident(forge, result, _labels(kw["labels"], policy))
             result.decision.outcome["issue"] = {"number": issue.number, "url": issue.url}
-            return 0
+            return None
         outcome = _rollback(result, forge, kw)
     except UnreleaseError as exc:
         result.decision.outcome["error"] = str(exc)
