@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli_helpers import Run, invoke
 from tests.fakes.clock import FakeClock
-from tests.guard_dists import THIS, Guarded, _Publisher, guard_dists, publish  # noqa: F401
+from tests.guard_dists import THIS, Guarded, _Publisher, guard_dists, publish
 from tests.servers import PypiserverServer
 from tests.test_forge_local import make_repo
 from unrelease.forges.local import LocalForge
@@ -20,8 +20,10 @@ from unrelease.indexes.pypiserver import PypiserverIndex
 from unrelease.indexes.simple import group_releases, read_project_page
 from unrelease.model import Release
 
+FIXTURES = (guard_dists, publish)  # pytest finds them here
 KEYS = {"package", "version", "baseline", "verdict", "checks", "decision"}
-CHECK_KEYS = {"name", "python", "status", "detail", "evidence"}
+CHECK_FIXTURES = (guard_dists, publish)  # pytest finds them here
+KEYS = {"name", "python", "status", "detail", "evidence"}
 
 
 @pytest.fixture(autouse=True)
