@@ -22,8 +22,7 @@ from unrelease.model import Release
 
 FIXTURES = (guard_dists, publish)  # pytest finds them here
 KEYS = {"package", "version", "baseline", "verdict", "checks", "decision"}
-CHECK_FIXTURES = (guard_dists, publish)  # pytest finds them here
-KEYS = {"name", "python", "status", "detail", "evidence"}
+CHECK_KEYS = {"name", "python", "status", "detail", "evidence"}
 
 
 @pytest.fixture(autouse=True)
@@ -90,9 +89,7 @@ def test_import_error_fails(pypiserver_server: PypiserverServer, publish: _Publi
     assert run.json["decision"]["action"] == "report"
 
 
-def test_missing_dependency_fails(
-    pypiserver_server: PypiserverServer, publish: _Publisher
-) -> None:
+def test_missing_dependency_fails(pypiserver_server: PypiserverServer, publish: _Publisher) -> None:
     pkg = publish("missing-dep")
     run = run_guard(pypiserver_server, pkg)
     assert run.exit_code == 1, run.stdout + run.stderr
