@@ -239,13 +239,14 @@ def test_on_fail_issue_opens_the_incident_and_withdraws_nothing(
     run = run_guard(pypiserver_server, pkg, *args)
     assert run.exit_code == 1, run.stdout + run.stderr
     decision = run.json["decision"]
+    assert set(decision) == {"action", "why"}
     assert decision["action"] == "issue"
-    assert decision["issue"]["number"] == 1
+    assert "; incident issue #1: file://" in decision["why"]
     issues = LocalForge(repo).find_issues("guard", "all")
     assert len(issues) == 1
     assert "| import |" in issues[0].body and "ModuleNotFoundError" in issues[0].body
     again = run_guard(pypiserver_server, pkg, *args)  # a rerun adds to the same issue
-    assert again.json["decision"]["issue"]["number"] == 1
+    assert "; incident issue #1: " in again.json["decision"]["why"]
     assert len(LocalForge(repo).find_issues("guard", "all")) == 1
     assert len(LocalForge(repo).issue_comments(1)) == 1
     status = invoke(["status", pkg.name, "--index", pypiserver_server.url, "--json"])
@@ -268,9 +269,8 @@ def test_on_fail_rollback_deletes_the_broken_release(
     run = invoke(args, env)
     assert run.exit_code == 0, run.stdout + run.stderr  # the rollback's exit code
     assert run.json["verdict"] == "fail"
-    rollback = run.json["decision"]["rollback"]
-    assert rollback["withdrawn"] == ["1.1.0"]
-    assert rollback["to"] == "1.0.0"
+    assert run.json["decision"]["action"] == "rollback"
+    assert "; rolled back 1.1.0 to 1.0.0 (delete); incident issue #1" in run.json["decision"]["why"]
     assert pypiserver_server.password not in run.stdout
     status = invoke(["status", pkg.name, "--index", pypiserver_server.url, "--json"])
     assert [v["version"] for v in status.json["versions"]] == ["1.0.0"]

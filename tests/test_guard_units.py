@@ -291,6 +291,7 @@ def test_report_text_and_markdown_escape() -> None:
         (["guard", "pkg", "one"], "not a valid version"),
         (["guard", "pkg", "1.0", "--on-fail", "issue"], "no repository"),
         (["guard", "pkg", "1.0", "--baseline", "x.y"], "not a valid --baseline version"),
+        (["guard", "pkg", "1.0", "--python", "/no/such/python3"], "no such interpreter"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:

@@ -57,6 +57,11 @@ def _forge_options(f: Any) -> Any:
         click.option(
             "--pypi-auth", type=click.Choice(["auto", "session", "manual"]), default="auto"
         ),
+        click.option("--files", help="--on-fail rollback: only files matching (delete mode)."),
+        click.option("--force", is_flag=True, help="Delete on a non-volatile devpi index."),
+        click.option("--mark-release", is_flag=True, help="Mark the bad version's release."),
+        click.option("--verify-install", is_flag=True, help="pip-install from the index after."),
+        click.option("--dry-run", is_flag=True, help="--on-fail rollback: plan, change nothing."),
         click.option("--yes", is_flag=True, help="--on-fail rollback: do not ask."),
     ]
     for option in reversed(options):
@@ -68,7 +73,12 @@ def _forge_options(f: Any) -> Any:
 @click.argument("package")
 @click.argument("version")
 @click.option("--baseline", help="Compare with this version [default: newest good one before].")
-@click.option("--expect", multiple=True, metavar="GLOB", help="Files that must be on the index.")
+@click.option(
+    "--expect",
+    multiple=True,
+    metavar="GLOB",
+    help="Files that must be on the index: local files (dist/*), or a file name pattern.",
+)
 @click.option("--python", "pythons", multiple=True, metavar="PATH", help="Interpreter(s).")
 @click.option("--smoke", multiple=True, metavar="CMD", help="Command run in each venv.")
 @click.option("--wait", type=click.FloatRange(min=0), default=300, show_default=True)
@@ -84,7 +94,10 @@ def guard(package: str, version: str, **kw: Any) -> None:
     files, metadata, install, import and smoke checks in fresh venvs. Exit 0 pass, 1 fail,
     3 inconclusive; on a fail, --on-fail (or [tool.unrelease.policy]) reports, opens the
     incident issue, or rolls back. An inconclusive verdict never rolls back."""
+    import shutil
+
     from unrelease.config import index_auth, project_settings
+    from unrelease.errors import BadInput
     from unrelease.guard import GuardRequest
     from unrelease.guard import guard as run_guard
     from unrelease.guard.policy import decide, guard_smoke, load_policy
@@ -97,6 +110,9 @@ def guard(package: str, version: str, **kw: Any) -> None:
             kw[key] = Path(value) if key == "backup_dir" else value
     check_package_name(package)
     parse_version(version)
+    for python in kw["pythons"]:
+        if not shutil.which(python):
+            raise BadInput(f"--python {python}: no such interpreter")
     policy = load_policy()
     acts = {kw["on_fail"]} if kw["on_fail"] else {policy.on_fail, *policy.per_class.values()}
     forge = _open_forge(kw) if acts & {"issue", "rollback"} else None
@@ -163,14 +179,26 @@ def _act(
     try:
         if action == "issue":
             issue = open_incident(forge, result, _labels(kw["labels"], policy))
-            result.decision.outcome["issue"] = {"number": issue.number, "url": issue.url}
+            result.decision.done.append(f"incident issue #{issue.number}: {issue.url}")
             return None
         outcome = _rollback(result, forge, kw)
     except UnreleaseError as exc:
-        result.decision.outcome["error"] = str(exc)
+        result.decision.done.append(f"not done: {exc}")
         return exc.exit_code
-    result.decision.outcome["rollback"] = outcome.to_json()
-    return int(outcome.exit_code)
+    result.decision.done.append(_rollback_line(outcome.to_json(), kw["dry_run"]))
+    return 0 if kw["dry_run"] else int(outcome.exit_code)
+
+
+def _rollback_line(data: dict[str, Any], dry_run: bool) -> str:
+    """One line telling what the rollback did (or, on a dry run, would do)."""
+    head = "would roll back" if dry_run else "rolled back"
+    text = f"{head} {', '.join(data['withdrawn'])} to {data['to']} ({data['mode']})"
+    failed = [s["name"] for s in data["steps"] if s["status"] == "failed"]
+    if failed:
+        text += f"; steps failed: {', '.join(failed)} (a rerun resumes)"
+    if data.get("issue"):
+        text += f"; incident issue #{data['issue']['number']}: {data['issue']['url']}"
+    return text
 
 
 def _rollback(result: GuardResult, forge: Forge, kw: dict[str, Any]) -> Any:
@@ -197,6 +225,11 @@ def _rollback(result: GuardResult, forge: Forge, kw: dict[str, Any]) -> Any:
         tag_format=kw["tag_format"],
         rollback_tag=kw["rollback_tag"],
         backup_dir=kw["backup_dir"],
+        files=kw["files"],
+        force=kw["force"],
+        mark_release=kw["mark_release"],
+        verify_install=kw["verify_install"],
+        dry_run=kw["dry_run"],
         who=who(),
     )
     index = open_index(kw["index"], kw["index_kind"], auth=index_auth(), pypi_auth=kw["pypi_auth"])
@@ -214,11 +247,4 @@ def _no_policy() -> Policy:
 def _text(result: GuardResult) -> str:
     from unrelease.guard.report import render
 
-    text = render(result)
-    outcome = result.decision.outcome
-    if outcome.get("rollback"):
-        steps = outcome["rollback"].get("steps", [])
-        text += "\nrollback: " + ", ".join(f"{s['name']} {s['status']}" for s in steps)
-    if outcome.get("error"):
-        text += f"\nerror: {outcome['error']}"
-    return text
+    return render(result)

@@ -163,6 +163,11 @@ class RollbackSettings:
     tag_format: str = "v{version}"
     rollback_tag: str = "{to_tag}-rollback-{date}"
     backup_dir: Path = field(default_factory=lambda: Path("unrelease-backup"))
+    files: str | None = None
+    force: bool = False
+    mark_release: bool = False
+    verify_install: bool = False
+    dry_run: bool = False  # plan only: the outcome is the preview, nothing changes
     who: str = "unknown"
 
 
@@ -196,10 +201,16 @@ def run_rollback(
         tag_format=settings.tag_format,
         rollback_tag=settings.rollback_tag,
         backup_dir=settings.backup_dir,
+        files=settings.files,
+        force=settings.force,
+        mark_release=settings.mark_release,
+        verify_install=settings.verify_install,
         who=settings.who,
     )
     engine = Engine(options, index, forge, notify=notify)
     plan = engine.plan()
+    if settings.dry_run:
+        return engine.preview(plan)
     engine.preflight(plan)
     confirm(plan)
     return engine.run(plan)

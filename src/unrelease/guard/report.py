@@ -60,12 +60,11 @@ class Check:
 class Decision:
     action: str  # none | report | issue | rollback
     why: str
-    outcome: dict[str, Any] = field(default_factory=dict)  # what the action did (issue, steps)
+    done: list[str] = field(default_factory=list)  # what carrying it out did, a line each
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"action": self.action, "why": redact(self.why)}
-        out.update(self.outcome)
-        return out
+        # The JSON keeps DESIGN.md's shape exactly: what was done is told in ``why``.
+        return {"action": self.action, "why": redact("; ".join([self.why, *self.done]))}
 
 
 def verdict_of(checks: list[Check]) -> str:
@@ -126,9 +125,7 @@ def render(result: GuardResult) -> str:
     lines.append(f"verdict: {result.verdict}")
     d = result.decision
     lines.append(f"decision: {d.action}" + (f" ({d.why})" if d.why else ""))
-    issue = d.outcome.get("issue")
-    if isinstance(issue, dict) and issue.get("url"):
-        lines.append(f"issue: {issue['url']}")
+    lines.extend(f"  {line}" for line in d.done)
     return redact("\n".join(lines))
 
 
