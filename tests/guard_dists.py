@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import PypiserverServer, _env, _run, upload
+from tests.servers import PypiserverServer, Target, _env, _run, upload
 
 THIS = f"{sys.version_info.major}.{sys.version_info.minor}"
 NEXT = f"{sys.version_info.major}.{sys.version_info.minor + 1}"
@@ -95,16 +95,17 @@ class _Publisher:
         baseline: str = "good",
         *,
         wheel_only: bool = False,
+        target: Target | None = None,
     ) -> Guarded:
-        """Upload 1.0.0 (BASELINE variant) and 1.1.0 (RELEASE variant) of a fresh package;
-        WHEEL_ONLY leaves 1.1.0's sdist out (a partial publish)."""
+        """Upload 1.0.0 (BASELINE variant) and 1.1.0 (RELEASE variant) of a fresh package to
+        TARGET (default: the pypiserver); WHEEL_ONLY leaves 1.1.0's sdist out."""
         name = f"guardpkg{next(_names)}"
         plan = [("1.0.0", baseline), ("1.1.0", release)]
         with ThreadPoolExecutor(max_workers=2) as pool:
             built = list(pool.map(lambda vv: self.dists(name, *vv), plan))
         files = {"1.0.0": built[0], "1.1.0": built[1]}
         new = [p for p in files["1.1.0"] if p.suffix == ".whl"] if wheel_only else files["1.1.0"]
-        upload(self.server, [*files["1.0.0"], *new])
+        upload(target or self.server, [*files["1.0.0"], *new])
         return Guarded(name, "1.0.0", "1.1.0", files)
 
 

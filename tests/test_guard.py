@@ -11,7 +11,7 @@ import pytest
 from tests.cli_helpers import Run, invoke
 from tests.fakes.clock import FakeClock
 from tests.guard_dists import THIS, Guarded, _Publisher, guard_dists, publish
-from tests.servers import PypiserverServer
+from tests.servers import DevpiServer, PypiserverServer
 from tests.test_forge_local import make_repo
 from unrelease.forges.local import LocalForge
 from unrelease.guard import GuardRequest, guard
@@ -73,6 +73,19 @@ def test_good_release_passes(pypiserver_server: PypiserverServer, publish: _Publ
     assert f"{pkg.name}==1.1.0" in evidence["command"]
     assert "/tmp" not in evidence["command"] and "$GUARD_TMP" in evidence["command"]
     assert check(run, "import")["detail"] == f"imported {pkg.name}"
+
+
+def test_devpi_good_passes_and_import_error_fails(
+    devpi_server: DevpiServer, publish: _Publisher
+) -> None:
+    for variant, verdict in (("good", "pass"), ("import-error", "fail")):
+        pkg = publish(variant, target=devpi_server.dev)
+        args = ["guard", pkg.name, pkg.version, "--index", devpi_server.dev.url, "--wait", "0"]
+        run = invoke([*args, "--json"])
+        assert run.json["verdict"] == verdict, run.stdout + run.stderr
+        assert run.json["baseline"] == "1.0.0"
+        assert statuses(run)["install"] == "pass"
+        assert "+simple/" in check(run, "install")["evidence"]["command"]
 
 
 def test_import_error_fails(pypiserver_server: PypiserverServer, publish: _Publisher) -> None:
@@ -164,6 +177,9 @@ def test_unreachable_index_is_inconclusive(kind: str, tmp_path: Path) -> None:
     assert "did not answer" in detail or "cannot reach the index" in detail
     assert run.json["decision"]["action"] == "none"  # never a rollback
     assert LocalForge(repo).find_issues("release", "all") == []
+    text = invoke(args)  # the report a person reads
+    assert text.exit_code == 3
+    assert "? visible" in text.stdout and "verdict: inconclusive" in text.stdout
 
 
 def test_not_visible_within_the_wait_is_inconclusive(

@@ -19,7 +19,7 @@ from unrelease.errors import UnreleaseError
 from unrelease.guard import checks
 from unrelease.guard.baseline import choose_baseline, excuse
 from unrelease.guard.checks import WheelInfo
-from unrelease.guard.report import Check, GuardResult
+from unrelease.guard.report import Check, Evidence, GuardResult
 from unrelease.guard.venvs import Runner, create, interpreter_version
 from unrelease.guard.visible import Sighting, wait_visible
 from unrelease.indexes.base import Index
@@ -91,7 +91,9 @@ def guard(
         index_url = seen.index.url if seen.index else ""
         if not seen.visible:
             why = f"not visible after {request.wait:g} s: {seen.why}"
-            visible = Check("visible", None, "inconclusive", why)
+            where = f"GET {seen.index.simple_url if seen.index else index_url or 'the index'}"
+            tried = Evidence(where, None, f"{seen.polls} poll(s); last: {seen.why}")
+            visible = Check("visible", None, "inconclusive", why, tried)
             return GuardResult(package, request.version, None, [visible], index_url=index_url)
         return _checked(request, seen, version, Runner(root, request.timeout))
 
