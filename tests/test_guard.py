@@ -15,6 +15,7 @@ from tests.servers import DevpiServer, PypiserverServer
 from tests.test_forge_local import make_repo
 from unrelease.forges.local import LocalForge
 from unrelease.guard import GuardRequest, guard
+from unrelease.guard.policy import Policy, decide
 from unrelease.indexes import open_index
 from unrelease.indexes.pypiserver import PypiserverIndex
 from unrelease.indexes.simple import group_releases, read_project_page
@@ -243,6 +244,7 @@ def test_pip_cannot_reach_the_index_is_inconclusive(
     assert found["install"] == "inconclusive", [c.to_json() for c in result.checks]
     assert found["metadata"] == "inconclusive"
     assert result.verdict == "inconclusive"
+    assert decide(result, Policy(on_fail="rollback"), "rollback").action == "none"
 
 
 def test_on_fail_issue_opens_the_incident_and_withdraws_nothing(

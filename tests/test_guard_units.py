@@ -206,6 +206,7 @@ def test_runner_evidence_is_redacted_and_pathless(tmp_path: Path) -> None:
     slow = Runner(tmp_path, timeout=0.3).run([sys.executable, "-c", "while True: pass"])
     assert slow.exit_code is None and slow.unreachable  # a timeout: inconclusive, not fail
     assert "timed out after 0.3 s" in slow.evidence.tail
+    assert runner.shown(["/opt/py/bin/python3.12", "-m", "venv"]) == "python3.12 -m venv"
     missing = runner.run([str(tmp_path / "no-such-python")])
     assert missing.exit_code is None and missing.unreachable
 

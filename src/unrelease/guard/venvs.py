@@ -88,8 +88,13 @@ class Runner:
         self.home.mkdir(parents=True, exist_ok=True)
 
     def shown(self, cmd: list[str]) -> str:
-        text = shlex.join(cmd).replace(str(self.tmp), "$GUARD_TMP")
-        return text.replace(sys.executable, "python")
+        """CMD as a person would retype it, with no absolute local path (an interpreter shows
+        by its name, the scratch directory as $GUARD_TMP)."""
+        if cmd and cmd[0] == sys.executable:
+            cmd = ["python", *cmd[1:]]
+        elif cmd and Path(cmd[0]).is_absolute() and not cmd[0].startswith(str(self.tmp)):
+            cmd = [Path(cmd[0]).name, *cmd[1:]]
+        return shlex.join(cmd).replace(str(self.tmp), "$GUARD_TMP")
 
     def run(self, cmd: list[str], *, path: Path | None = None, cwd: Path | None = None) -> Ran:
         env = scrubbed_env(self.home, path)
