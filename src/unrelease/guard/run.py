@@ -20,7 +20,7 @@ from unrelease.guard import checks
 from unrelease.guard.baseline import choose_baseline, excuse
 from unrelease.guard.checks import WheelInfo
 from unrelease.guard.report import Check, Evidence, GuardResult
-from unrelease.guard.venvs import Runner, create, interpreter_version
+from unrelease.guard.venvs import Runner, create
 from unrelease.guard.visible import Sighting, wait_visible
 from unrelease.indexes.base import Index
 from unrelease.model import Release
@@ -112,18 +112,20 @@ def _checked(
     wheel = _wheel_info(seen.release, seen.downloaded)
     old = _requires_python(index, base, runner.tmp / "baseline-files")
     url = pip_index_url(index, request.auth)
+    new = wheel.metadata.requires_python if wheel.metadata else None
+    compare = not request.allow_python_drop and base is not None and old is not False
+    spec = old if isinstance(old, SpecifierSet) else None
+
+    def drop(pyver: str) -> list[str]:
+        """The Pythons the baseline admitted that this release does not (PYVER among them)."""
+        return checks.python_drop(new, spec, [pyver] if pyver != "?" else []) if compare else []
+
     for python in request.pythons or [sys.executable]:
-        pyver = interpreter_version(runner, python)
-        new = wheel.metadata.requires_python if wheel.metadata else None
-        drop: list[str] = []
-        if not request.allow_python_drop and base is not None and old is not False:
-            spec = old if isinstance(old, SpecifierSet) else None
-            drop = checks.python_drop(new, spec, [pyver] if pyver else [])
         found = _on_python(runner, request, python, request.version, url, wheel, drop)
         found = _unless_unreachable(found, index, request.package)
         if base is not None and any(c.status == "fail" for c in found):
             base_wheel = _baseline_wheel(index, base, runner.tmp / "baseline-files")
-            twin = _on_python(runner, request, python, base.version, url, base_wheel, [])
+            twin = _on_python(runner, request, python, base.version, url, base_wheel, _none)
             found = excuse(found, twin, base.version)
         result.extend(found)
     return GuardResult(
@@ -135,6 +137,10 @@ def _checked(
     )
 
 
+def _none(pyver: str) -> list[str]:
+    return []
+
+
 def _on_python(
     runner: Runner,
     request: GuardRequest,
@@ -142,7 +148,7 @@ def _on_python(
     version: str,
     index_url: str,
     wheel: WheelInfo,
-    drop: list[str],
+    drop: Callable[[str], list[str]],
 ) -> list[Check]:
     """metadata, install, import and smoke of PACKAGE==VERSION in a fresh venv of PYTHON."""
     name = f"venv-{len(list(runner.tmp.glob('venv-*')))}"
@@ -150,7 +156,8 @@ def _on_python(
     if venv is None:
         return [checks.venv_check(ran, python)]
     requirement = f"{request.package}=={version}"
-    out = [checks.metadata_check(runner, venv, requirement, index_url, wheel, drop)]
+    dropped = drop(venv.version)
+    out = [checks.metadata_check(runner, venv, requirement, index_url, wheel, dropped)]
     installed = checks.install_check(runner, venv, requirement, index_url)
     out.append(installed)
     if installed.status != "pass":
