@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -150,15 +151,18 @@ def _on_python(
     wheel: WheelInfo,
     drop: Callable[[str], list[str]],
 ) -> list[Check]:
-    """metadata, install, import and smoke of PACKAGE==VERSION in a fresh venv of PYTHON."""
-    name = f"venv-{len(list(runner.tmp.glob('venv-*')))}"
-    venv, ran = create(runner, python, name)
-    if venv is None:
-        return [checks.venv_check(ran, python)]
+    """metadata, install, import and smoke of PACKAGE==VERSION on PYTHON: the dependencies
+    resolve (a dry run) in one fresh venv while the install runs in another."""
     requirement = f"{request.package}=={version}"
-    dropped = drop(venv.version)
-    out = [checks.metadata_check(runner, venv, requirement, index_url, wheel, dropped)]
-    installed = checks.install_check(runner, venv, requirement, index_url)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        resolving = pool.submit(_resolve, runner, python, requirement, index_url, wheel, drop)
+        venv, ran = create(runner, python, runner.fresh("venv"))
+        installed = None
+        if venv is not None:
+            installed = checks.install_check(runner, venv, requirement, index_url)
+        out = [resolving.result()]
+    if venv is None or installed is None:
+        return [*out, checks.venv_check(ran, python)]
     out.append(installed)
     if installed.status != "pass":
         why = "not installed"
@@ -168,6 +172,22 @@ def _on_python(
     out.append(checks.import_check(runner, venv, wheel.modules))
     out.extend(checks.smoke_check(runner, venv, command) for command in request.smoke)
     return out
+
+
+def _resolve(
+    runner: Runner,
+    python: str,
+    requirement: str,
+    index_url: str,
+    wheel: WheelInfo,
+    drop: Callable[[str], list[str]],
+) -> Check:
+    venv, ran = create(runner, python, runner.fresh("resolve"))
+    if venv is None:
+        check = checks.venv_check(ran, python)
+        return Check("metadata", None, check.status, check.detail, check.evidence)
+    dropped = drop(venv.version)
+    return checks.metadata_check(runner, venv, requirement, index_url, wheel, dropped)
 
 
 def _unless_unreachable(found: list[Check], index: Index, package: str) -> list[Check]:

@@ -8,6 +8,7 @@ temporary directory shown as ``$GUARD_TMP`` and no absolute local path.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import subprocess
@@ -86,6 +87,11 @@ class Runner:
         self.timeout = timeout
         self.home = tmp / "home"
         self.home.mkdir(parents=True, exist_ok=True)
+        self._names = itertools.count()
+
+    def fresh(self, prefix: str) -> str:
+        """A directory name under the scratch directory no other venv has (thread-safe)."""
+        return f"{prefix}-{next(self._names)}"
 
     def shown(self, cmd: list[str]) -> str:
         """CMD as a person would retype it, with no absolute local path (an interpreter shows
