@@ -67,8 +67,16 @@ def test_decide_takes_the_flag_then_the_strongest_class_rule() -> None:
     policy = Policy(on_fail="report", per_class={"import": "rollback", "files": "issue"})
     decision = decide(failed, policy)
     assert decision.action == "rollback"
-    assert decision.why == "files, import failed; policy: files → issue, import → rollback"
+    assert decision.why == (
+        "files, import failed (critical); policy: files → issue, import → rollback"
+    )
+    assert decision.severity == "critical"
     assert decide(result(("files", "fail")), policy).action == "issue"
+    minor = Policy(
+        per_class={"files": "issue"}, severity="minor", severities={"import": "critical"}
+    )
+    assert decide(result(("files", "fail")), minor).severity == "minor"
+    assert decide(failed, minor).severity == "critical"
 
 
 def test_load_policy_and_smoke(tmp_path: Path) -> None:
@@ -82,6 +90,22 @@ def test_load_policy_and_smoke(tmp_path: Path) -> None:
     assert guard_smoke(path) == ["python -c 1"]
     assert project_settings(path)["index"] == "http://127.0.0.1:1/"  # subtables are accepted
     assert load_policy(tmp_path / "missing.toml") == Policy()
+    path.write_text(
+        '[tool.unrelease.policy]\nseverity = "minor"\n'
+        'import = {action = "rollback", severity = "critical"}\nfiles = {severity = "minor"}\n'
+    )
+    assert load_policy(path) == Policy(
+        "report",
+        {"import": "rollback", "files": "report"},
+        severity="minor",
+        severities={"import": "critical", "files": "minor"},
+    )
+    path.write_text('[tool.unrelease.policy]\nimport = {action = "issue", when = "x"}\n')
+    with pytest.raises(BadInput, match="unknown key"):
+        load_policy(path)
+    path.write_text('[tool.unrelease.policy]\nseverity = "meh"\n')
+    with pytest.raises(BadInput, match="critical or minor"):
+        load_policy(path)
     path.write_text('[tool.unrelease.policy]\nimport = "delete-everything"\n')
     with pytest.raises(BadInput, match="must be one of report, issue, rollback"):
         load_policy(path)

@@ -178,7 +178,10 @@ def _act(
         return None
     try:
         if action == "issue":
-            issue = open_incident(forge, result, _labels(kw["labels"], policy))
+            labels = _labels(kw["labels"], policy)
+            if result.decision.severity and result.decision.severity not in labels:
+                labels.append(result.decision.severity)
+            issue = open_incident(forge, result, labels)
             result.decision.done.append(f"incident issue #{issue.number}: {issue.url}")
             return None
         outcome = _rollback(result, forge, kw)
@@ -217,6 +220,9 @@ def _rollback(result: GuardResult, forge: Forge, kw: dict[str, Any]) -> Any:
             raise Refused("cancelled: nothing changed")
 
     severity = kw["severity"]
+    flagged = click.get_current_context().get_parameter_source("severity")
+    if flagged is click.core.ParameterSource.DEFAULT and result.decision.severity:
+        severity = result.decision.severity  # the policy's, unless --severity says otherwise
     settings = RollbackSettings(
         to=kw["to"],
         mode=kw["mode"],

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 ACTIONS = ("report", "issue", "rollback")
 CLASSES = ("files", "metadata", "install", "import", "smoke")
-_POLICY_KEYS = {"on-fail", "labels", *CLASSES}
+_POLICY_KEYS = {"on-fail", "labels", "severity", *CLASSES}
+SEVERITIES = ("minor", "critical")
 _GUARD_KEYS = {"smoke"}
 DEFAULT_LABELS = ("release", "guard")
 
@@ -45,6 +46,8 @@ class Policy:
     on_fail: str = "report"
     per_class: dict[str, str] = field(default_factory=dict)  # failure class -> action
     labels: tuple[str, ...] = DEFAULT_LABELS
+    severity: str = "critical"  # of any failure, unless its class names one
+    severities: dict[str, str] = field(default_factory=dict)  # failure class -> severity
 
 
 def _table(path: Path | None, name: str, keys: set[str]) -> dict[str, Any]:
@@ -70,19 +73,38 @@ def _action(value: object, where: str) -> str:
     return str(value)
 
 
+def _severity(value: object, where: str) -> str:
+    if value not in SEVERITIES:
+        raise BadInput(f"{where} must be critical or minor, not {value!r}")
+    return str(value)
+
+
 def load_policy(path: Path | None = None) -> Policy:
-    """``[tool.unrelease.policy]`` of ./pyproject.toml (or PATH), checked."""
+    """``[tool.unrelease.policy]`` of ./pyproject.toml (or PATH), checked. A failure class
+    takes an action (``import = "rollback"``) or a table (``import = {action = "rollback",
+    severity = "critical"}``)."""
     table = _table(path, "policy", _POLICY_KEYS)
-    on_fail = _action(table.get("on-fail", "report"), "[tool.unrelease.policy] on-fail")
-    per_class = {
-        c: _action(table[c], f"[tool.unrelease.policy] {c}") for c in CLASSES if c in table
-    }
+    where = "[tool.unrelease.policy]"
+    on_fail = _action(table.get("on-fail", "report"), f"{where} on-fail")
+    severity = _severity(table.get("severity", "critical"), f"{where} severity")
+    per_class, severities = {}, {}
+    for c in CLASSES:
+        rule = table.get(c)
+        if isinstance(rule, dict):
+            unknown = sorted(set(rule) - {"action", "severity"})
+            if unknown:
+                raise BadInput(f"unknown key(s) in {where} {c}: {', '.join(unknown)}")
+            if "severity" in rule:
+                severities[c] = _severity(rule["severity"], f"{where} {c}.severity")
+            rule = rule.get("action", on_fail)
+        if rule is not None:
+            per_class[c] = _action(rule, f"{where} {c}")
     labels = table.get("labels", list(DEFAULT_LABELS))
     if isinstance(labels, str):
         labels = [x.strip() for x in labels.split(",")]
     if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
         raise BadInput("[tool.unrelease.policy] labels must be a list of label names")
-    return Policy(on_fail, per_class, tuple(labels) or DEFAULT_LABELS)
+    return Policy(on_fail, per_class, tuple(labels) or DEFAULT_LABELS, severity, severities)
 
 
 def guard_smoke(path: Path | None = None) -> list[str]:
@@ -109,13 +131,18 @@ def decide(result: GuardResult, policy: Policy, on_fail: str | None = None) -> D
         why = f"inconclusive ({', '.join(unsure) or 'nothing checked'}): nothing is withdrawn"
         return Decision("none", why)
     failed = sorted({c.name for c in result.failed}, key=lambda n: (n not in CLASSES, n))
+    levels = {policy.severities.get(name, policy.severity) for name in failed}
+    severity = "critical" if "critical" in levels else "minor"
     if on_fail is not None:
         action = _action(on_fail, "--on-fail")
-        return Decision(action, f"{', '.join(failed)} failed; --on-fail {action}")
+        return Decision(
+            action, f"{', '.join(failed)} failed; --on-fail {action}", severity=severity
+        )
     chosen = {name: policy.per_class.get(name, policy.on_fail) for name in failed}
     action = max(chosen.values(), key=_STRENGTH.__getitem__)
     rules = ", ".join(f"{n} → {a}" for n, a in chosen.items())
-    return Decision(action, f"{', '.join(failed)} failed; policy: {rules}")
+    why = f"{', '.join(failed)} failed ({severity}); policy: {rules}"
+    return Decision(action, why, severity=severity)
 
 
 def summary(result: GuardResult) -> str:

@@ -61,6 +61,7 @@ class Decision:
     action: str  # none | report | issue | rollback
     why: str
     done: list[str] = field(default_factory=list)  # what carrying it out did, a line each
+    severity: str | None = None  # of the failure, by policy (a rollback's --severity default)
 
     def to_json(self) -> dict[str, Any]:
         # The JSON keeps DESIGN.md's shape exactly: what was done is told in ``why``.
