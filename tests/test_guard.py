@@ -271,23 +271,29 @@ def test_on_fail_issue_opens_the_incident_and_withdraws_nothing(
     assert [v["version"] for v in status.json["versions"]] == ["1.1.0", "1.0.0"]
 
 
-def test_on_fail_rollback_deletes_the_broken_release(
+def test_policy_rollback_deletes_the_broken_release(
     pypiserver_server: PypiserverServer, publish: _Publisher, tmp_path: Path
 ) -> None:
     pkg = publish("import-error")
     repo = tmp_path / "repo"
     make_repo(repo, ("1.0.0", "1.1.0"))
+    Path("pyproject.toml").write_text(
+        '[tool.unrelease.policy]\nimport = "rollback"\n'
+        "[tool.unrelease.guard]\nsmoke = [\"python -c 'print(1)'\"]\n"
+    )
     env = {
         "UNRELEASE_INDEX_USERNAME": pypiserver_server.username,
         "UNRELEASE_INDEX_PASSWORD": pypiserver_server.password,
     }
     args = ["guard", pkg.name, pkg.version, "--index", pypiserver_server.url, "--wait", "0"]
-    args += ["--on-fail", "rollback", "--mode", "delete", "--yes", "--repo", str(repo)]
+    args += ["--mode", "delete", "--yes", "--repo", str(repo)]
     args += ["--backup-dir", str(tmp_path / "backup"), "--json"]
     run = invoke(args, env)
     assert run.exit_code == 0, run.stdout + run.stderr  # the rollback's exit code
     assert run.json["verdict"] == "fail"
     assert run.json["decision"]["action"] == "rollback"
+    assert "policy: import → rollback" in run.json["decision"]["why"]
+    assert statuses(run)["smoke"] == "pass"  # [tool.unrelease.guard] smoke ran
     assert "; rolled back 1.1.0 to 1.0.0 (delete); incident issue #1" in run.json["decision"]["why"]
     assert pypiserver_server.password not in run.stdout
     status = invoke(["status", pkg.name, "--index", pypiserver_server.url, "--json"])
