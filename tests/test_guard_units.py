@@ -17,11 +17,11 @@ from tests.fakes.clock import FakeClock
 from unrelease import secrets
 from unrelease.config import project_settings
 from unrelease.errors import AuthError, BadInput, NotFound
-from unrelease.guard import checks
+from unrelease.guard import checks, venvs
 from unrelease.guard.baseline import choose_baseline, excuse
 from unrelease.guard.policy import Policy, decide, guard_smoke, load_policy, summary
 from unrelease.guard.report import Check, Evidence, GuardResult, markdown, render, verdict_of
-from unrelease.guard.venvs import Runner, scrubbed_env
+from unrelease.guard.venvs import Ran, Runner, Venv, scrubbed_env
 from unrelease.guard.visible import wait_visible
 from unrelease.indexes.base import Index
 from unrelease.model import DistFile, Release
@@ -233,6 +233,30 @@ def test_runner_evidence_is_redacted_and_pathless(tmp_path: Path) -> None:
     assert runner.shown(["/opt/py/bin/python3.12", "-m", "venv"]) == "python3.12 -m venv"
     missing = runner.run([str(tmp_path / "no-such-python")])
     assert missing.exit_code is None and missing.unreachable
+
+
+def test_pip_runs_from_outside_or_from_the_venv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[list[str]] = []
+
+    class Recorder(Runner):
+        def run(self, cmd: list[str], **kw: object) -> Ran:
+            seen.append(cmd)
+            return Ran(0, "", Evidence(self.shown(cmd), 0, ""))
+
+    runner = Recorder(tmp_path)
+    venv = Venv(tmp_path / "v", tmp_path / "v" / "bin" / "python", "3.11.7")
+    assert venvs.outer_pip()  # the test environment's pip is new enough
+    venvs.pip(runner, venv, ["install", "x"])
+    venvs.create(runner, sys.executable, "v2")
+    monkeypatch.setattr(venvs, "outer_pip", lambda: False)
+    venvs.pip(runner, venv, ["install", "x"])
+    venvs.create(runner, sys.executable, "v3")
+    assert seen[0][:5] == [sys.executable, "-m", "pip", "--python", str(venv.python)]
+    assert "--without-pip" in seen[1]
+    assert seen[3][:3] == [str(venv.python), "-m", "pip"]
+    assert "--without-pip" not in seen[4]
 
 
 # --- visible first ------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 A venv is made with ``python -m venv --without-pip`` (fast: no ensurepip) and pip is run from
 this process's interpreter as ``python -m pip --python VENV ...`` (pip >= 22.3), so no venv
-ever needs its own pip. Each command's evidence names it as a person would retype it, with the
-temporary directory shown as ``$GUARD_TMP`` and no absolute local path.
+needs its own pip (when this interpreter has no such pip, each venv gets one). Each command's
+evidence names it as a person would retype it, with the temporary directory shown as
+``$GUARD_TMP`` and no absolute local path.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import itertools
 import os
 import shlex
@@ -15,6 +18,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 from unrelease.guard.report import Evidence, tail
 
@@ -153,10 +158,23 @@ def interpreter_version(runner: Runner, python: str) -> str | None:
     return ran.output.strip() if ran.ok else None
 
 
+@functools.cache
+def outer_pip() -> bool:
+    """Whether this interpreter has a pip that can install into another one (``--python``,
+    pip >= 22.3). Without it (an install made by ``uv tool``, an old pip) each venv gets its
+    own pip: slower (ensurepip), same checks."""
+    try:
+        return Version(importlib.metadata.version("pip")) >= Version("22.3")
+    except (importlib.metadata.PackageNotFoundError, InvalidVersion):
+        return False
+
+
 def create(runner: Runner, python: str, name: str) -> tuple[Venv | None, Ran]:
-    """A fresh venv from interpreter PYTHON at TMP/NAME, without pip (pip runs from outside)."""
+    """A fresh venv from interpreter PYTHON at TMP/NAME; without pip when pip can run from
+    outside (see ``outer_pip``)."""
     dest = runner.tmp / name
-    ran = runner.run([python, "-m", "venv", "--without-pip", str(dest)])
+    bare = ["--without-pip"] if outer_pip() else []
+    ran = runner.run([python, "-m", "venv", *bare, str(dest)])
     if not ran.ok:
         return None, ran
     bindir = dest / ("Scripts" if sys.platform == "win32" else "bin")
@@ -166,8 +184,11 @@ def create(runner: Runner, python: str, name: str) -> tuple[Venv | None, Ran]:
 
 
 def pip(runner: Runner, venv: Venv, args: list[str]) -> Ran:
-    """``python -m pip --python VENV ARGS`` with this process's pip."""
-    cmd = [sys.executable, "-m", "pip", "--python", str(venv.python), *args]
+    """``python -m pip --python VENV ARGS`` with this process's pip (or the venv's own)."""
+    if outer_pip():
+        cmd = [sys.executable, "-m", "pip", "--python", str(venv.python), *args]
+    else:
+        cmd = [str(venv.python), "-m", "pip", *args]
     cmd += ["--no-cache-dir", "--disable-pip-version-check", "--no-input"]
     cmd += ["--timeout", "30", "--retries", "2"]
     return runner.run(cmd)
