@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-
-from unrelease.cli import echo, handle_errors, index_options
 
 if TYPE_CHECKING:
     from unrelease.forges.base import Forge
@@ -31,6 +31,44 @@ _PROJECT_DEFAULTS = (
     "rollback_tag",
     "backup_dir",
 )
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    from unrelease.cli import echo as cli_echo  # every line goes through the CLI's redaction
+
+    cli_echo(text, err=err)
+
+
+def handle_errors(f: Callable[..., None]) -> Callable[..., None]:
+    """The CLI's error boundary (one line, the error's exit code), looked up when the command
+    runs: this module is imported by unrelease.cli and must not import it back at load."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from unrelease.cli import handle_errors as boundary
+
+        boundary(f)(*args, **kwargs)
+
+    return wrapper
+
+
+def index_options(f: Any) -> Any:
+    """--index and --index-kind, as every command that reads an index has them."""
+    f = click.option(
+        "--index-kind",
+        type=click.Choice(["auto", "warehouse", "pypiserver", "devpi"]),
+        default="auto",
+        show_default=True,
+        help="What kind of index --index is; auto probes it.",
+    )(f)
+    return click.option(
+        "--index",
+        "index",
+        envvar="UNRELEASE_INDEX",
+        default="pypi",
+        show_default=True,
+        help="pypi, testpypi or the base URL of an index.",
+    )(f)
 
 
 def _forge_options(f: Any) -> Any:
