@@ -58,7 +58,9 @@ def _complete(request: GuardRequest, version: Version) -> Callable[[Sighting], b
 
     def done(seen: Sighting) -> bool:
         assert seen.release is not None
-        base = None if request.expect else choose_baseline(seen.releases, version, None)
+        base = None
+        if not request.expect:
+            base = choose_baseline(seen.releases, version, request.baseline)
         check = checks.files_check(seen.release, request.expect, base, "")
         return check.status != "fail"
 
