@@ -235,6 +235,19 @@ def test_runner_evidence_is_redacted_and_pathless(tmp_path: Path) -> None:
     assert missing.exit_code is None and missing.unreachable
 
 
+def test_smoke_checks_pass_fail_and_time_out(tmp_path: Path) -> None:
+    python = Path(sys.executable)
+    venv = Venv(tmp_path, python, "3.11.7")
+    runner = Runner(tmp_path, timeout=0.5)
+    assert checks.smoke_check(runner, venv, "python -c 'print(1)'").status == "pass"
+    failed = checks.smoke_check(runner, venv, "python -c 'raise SystemExit(4)'")
+    assert (failed.status, failed.evidence and failed.evidence.exit_code) == ("fail", 4)
+    hung = checks.smoke_check(runner, venv, "python -c 'while True: pass'")
+    assert hung.status == "inconclusive"
+    with pytest.raises(BadInput, match="does not parse"):
+        checks.smoke_check(runner, venv, "python -c 'unclosed")
+
+
 def test_pip_runs_from_outside_or_from_the_venv(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -341,6 +354,7 @@ def test_report_text_and_markdown_escape() -> None:
         (["guard", "pkg", "1.0", "--on-fail", "issue"], "no repository"),
         (["guard", "pkg", "1.0", "--baseline", "x.y"], "not a valid --baseline version"),
         (["guard", "pkg", "1.0", "--python", "/no/such/python3"], "no such interpreter"),
+        (["guard", "pkg", "1.0", "--smoke", "python -c 'x"], "does not parse"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:

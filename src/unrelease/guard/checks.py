@@ -195,12 +195,20 @@ def import_check(runner: Runner, venv: Venv, modules: tuple[str, ...]) -> Check:
     return Check("import", venv.version, "pass", "imported " + ", ".join(modules), ran.evidence)
 
 
-def smoke_check(runner: Runner, venv: Venv, command: str) -> Check:
+def smoke_argv(command: str) -> list[str]:
+    """COMMAND split as a shell would (no shell runs it), or a one-line BadInput."""
     try:
         argv = shlex.split(command)
     except ValueError as exc:
         raise BadInput(f"--smoke {command!r} does not parse: {exc}") from None
-    if argv and argv[0] in ("python", "python3"):
+    if not argv:
+        raise BadInput("--smoke must not be empty")
+    return argv
+
+
+def smoke_check(runner: Runner, venv: Venv, command: str) -> Check:
+    argv = smoke_argv(command)
+    if argv[0] in ("python", "python3"):
         argv[0] = str(venv.python)
     ran = runner.run(argv, path=venv.bin)
     if ran.ok:

@@ -80,6 +80,8 @@ def guard(
     version = parse_version(request.version)
     if request.baseline is not None:
         parse_version(request.baseline, what="--baseline version")
+    for command in request.smoke:
+        checks.smoke_argv(command)  # a command that does not parse is refused before any wait
     with tempfile.TemporaryDirectory(prefix="unrelease-guard-") as scratch:
         root = tmp or Path(scratch)
         seen = wait_visible(
