@@ -608,3 +608,6 @@ def drill(keep: Path | None) -> None:
 
     ok = run_drill(echo, keep=keep)
     sys.exit(0 if ok else 1)
+
+
+main.add_command(__import__("unrelease.cli_guard", fromlist=["guard"]).guard)  # click-only load

@@ -27,6 +27,8 @@ PROJECT_KEYS = {
     "tag-format",
     "rollback-tag",
     "backup-dir",
+    "policy",  # [tool.unrelease.policy] and [tool.unrelease.guard]: read by unrelease.guard
+    "guard",
 }
 COMMANDS_WITH_ROLLBACK_OPTIONS = ("plan", "rollback")
 
