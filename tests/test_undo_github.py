@@ -163,6 +163,7 @@ def test_dry_run_and_human_output(
     assert dry.json["dry_run"] is True
     assert dry.statuses == {
         "index:1.2.0": "planned",
+        "mark-release": "planned",  # critical marks the bad release by default
         "latest": "planned",
         "note": "planned",
         "tag": "planned",
@@ -218,7 +219,7 @@ def test_failure_at_each_step_then_rerun(
 ) -> None:
     fake = fake_github
     mark = step != "latest"  # the latest fault needs the only release PATCH to be Latest's
-    first_rb = rollback(fake, pkg, tmp_path, *(["--mark-release"] if mark else []))
+    first_rb = rollback(fake, pkg, tmp_path, "--mark-release" if mark else "--no-mark-release")
     assert first_rb.exit_code == 0, first_rb.stdout
     tag = first_rb.json["tag"]["name"]
     fake.clear_log()
@@ -228,18 +229,20 @@ def test_failure_at_each_step_then_rerun(
     real_upload = DevpiIndex.upload
     uploads: list[str] = []
 
+    failures = [0]
+
+    # Three faults in a row: more than the runner absorbs in one run (a try, two retries).
     def counting_upload(self: DevpiIndex, path: Path) -> None:
-        if step == "index" and not uploads and not counting_upload.failed:  # type: ignore[attr-defined]
-            counting_upload.failed = True  # type: ignore[attr-defined]
+        if step == "index" and not uploads and failures[0] < 3:
+            failures[0] += 1
             raise ServiceError("devpi answered 502 Bad Gateway")
         real_upload(self, path)
         uploads.append(path.name)
 
-    counting_upload.failed = False  # type: ignore[attr-defined]
     monkeypatch.setattr(DevpiIndex, "upload", counting_upload)
     if step != "index":
         method, path = UNDO_FAULTS[step]
-        fake.fail(method, path, status=500)
+        fake.fail(method, path, status=500, times=3)
 
     first = undo(fake, pkg)
     assert first.exit_code == 1, first.stdout + first.stderr

@@ -83,18 +83,20 @@ def acquire(
     forge: Forge,
     key_: str,
     mine: Claim,
-    finished: Callable[[Claim], bool],
+    judge: Callable[[Claim], str | None],
     now: datetime,
     notify: Callable[[str], None],
 ) -> Claim | None:
-    """Claim KEY_ for MINE. None when the holder's work turns out finished (nothing to do);
-    Busy (exit 3) while another run may still hold it; a stale claim is taken over."""
+    """Claim KEY_ for MINE. JUDGE says what the holder's record shows: "done" (nothing left
+    to do: None is returned), "over" (its rollback was undone: taken over), or None (it may
+    still be running: Busy, exit 3, unless the claim is stale, then it is taken over)."""
     held = forge.claim(key_, mine)
     if held is None:
         return mine
-    if finished(held):
+    verdict = judge(held)
+    if verdict == "done":
         return None
-    why = gone(held, now)
+    why = "its rollback was undone" if verdict == "over" else gone(held, now)
     if why is None:
         raise Busy(
             f"another run ({held.holder}, since {held.since}) holds {key_}; "

@@ -143,9 +143,9 @@ def rollback_options(f: F) -> F:
             "--backup-dir",
             envvar="UNRELEASE_BACKUP_DIR",
             type=click.Path(file_okay=False, path_type=Path),
-            default=Path("unrelease-backup"),
-            show_default=True,
-            help="Where files are kept before a delete.",
+            default=None,
+            help="Where files are kept before a delete  [default: outside the work tree: "
+            "$RUNNER_TEMP/unrelease-backup in Actions, else ~/.cache/unrelease/backup].",
         ),
         click.option("--dry-run", is_flag=True, help="Show the steps; change nothing."),
         click.option("--yes", is_flag=True, help="Do not ask (required without a terminal)."),
@@ -192,10 +192,9 @@ def _debug() -> bool:
 
 
 def _fail(message: str, code: int, hint: str | None, as_json: bool) -> None:
-    if as_json:
+    if as_json:  # the object on stdout for programs, the line on stderr for people
         echo(json.dumps({"error": message, "exit_code": code, "hint": hint}))
-    else:
-        echo(f"error: {message}" + (f" ({hint})" if hint else ""), err=True)
+    echo(f"error: {message}" + (f" ({hint})" if hint else ""), err=True)
     sys.exit(code)
 
 

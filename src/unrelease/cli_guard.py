@@ -90,7 +90,7 @@ def _forge_options(f: Any) -> Any:
             "--backup-dir",
             envvar="UNRELEASE_BACKUP_DIR",
             type=click.Path(file_okay=False, path_type=Path),
-            default=Path("unrelease-backup"),
+            default=None,
         ),
         click.option(
             "--pypi-auth", type=click.Choice(["auto", "session", "manual"]), default="auto"
@@ -268,7 +268,8 @@ def _rollback(result: GuardResult, forge: Forge, kw: dict[str, Any]) -> Any:
         labels=_labels(kw["labels"] or f"release,{severity}", _no_policy()),
         tag_format=kw["tag_format"],
         rollback_tag=kw["rollback_tag"],
-        backup_dir=kw["backup_dir"],
+        backup_dir=kw["backup_dir"]
+        or __import__("unrelease.backups", fromlist=["x"]).default_dir(),
         files=kw["files"],
         force=kw["force"],
         mark_release=kw["mark_release"],

@@ -136,7 +136,9 @@ def rollback_engine(
         from unrelease.detect.impact import PypiStats
 
         impact = PypiStats().impact(package, version, kw["index"])
-    backup_dir = Path(kw["backup_dir"])
+    from unrelease.backups import default_dir
+
+    backup_dir = Path(kw["backup_dir"]) if kw.get("backup_dir") else default_dir()
     options = Options(
         package=package,
         version=version,

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from unrelease import claims, records
-from unrelease.backups import backup_reference
+from unrelease.backups import backup_reference, default_dir
 from unrelease.forges.base import Forge, RepoView
 from unrelease.indexes.base import Index
 from unrelease.model import (
@@ -61,7 +61,7 @@ class Options:
     verify_install: bool = False
     run_url: str | None = None
     wait_manual: float | None = None  # seconds to wait for a person's manual step
-    backup_dir: Path = field(default_factory=lambda: Path("unrelease-backup"))
+    backup_dir: Path = field(default_factory=default_dir)
     backup_ref: str | None = None  # how the record names the backup (e.g. an artifact)
     publish_note: bool = False  # publish the withdrawn note (else a draft)
     next_release: str | None = None  # the planned re-release and when, for the notice
@@ -397,16 +397,26 @@ class Engine:
         key = claims.key(self.o.package, self.o.version)
         mine = claims.new_claim(f"rollback:{plan.record.id}", self.now())
 
-        def finished(held: Any) -> bool:
+        def judge(held: Any) -> str | None:
             issue = self.find_own_issue()
             record = records.find_record_of(issue) if issue else None
-            if record is None or not _finished(record):
-                return False
-            self.notify(f"another run finished this rollback: {issue.url if issue else ''}")
-            return True
+            if record is not None and _finished(record):
+                self.notify(f"another run finished this rollback: {issue.url if issue else ''}")
+                return "done"
+            held_id = str(held.note).split(";")[0].removeprefix("rollback:")
+            if record is None and self._undone(held_id):
+                return "over"
+            return None
 
-        got = claims.acquire(self.forge, key, mine, finished, self.now(), self.notify)
+        got = claims.acquire(self.forge, key, mine, judge, self.now(), self.notify)
         return False if got is None else got
+
+    def _undone(self, record_id: str) -> bool:
+        """Whether the rollback RECORD_ID (a claim's holder) was undone since."""
+        issues = self.forge.find_issues(self.o.labels[0], state="all")
+        version = parse_version(self.o.version)
+        found = records.trusted(issues, self.forge, None, self.o.package, version, self.notify)
+        return any(r.id == record_id and r.undone_at for _i, r in found)
 
     def _release(self, plan: Plan, mine: Any) -> None:
         key = claims.key(self.o.package, self.o.version)

@@ -31,9 +31,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from unrelease import claims
 from unrelease.errors import BadInput, NotFound, Refused
-from unrelease.forges.base import Claim, Forge
+from unrelease.forges.base import Forge
 from unrelease.indexes.base import Index
 from unrelease.model import (
     IssueInfo,
@@ -283,14 +282,10 @@ class UndoEngine(UndoPlanning, UndoWork):
             always=True,
         )
         tasks = [*others, issue]
-        key = claims.key(self.o.package, str(plan.record.version))
-        writes = any(t.status is Status.PLANNED for t in tasks)
-        mine = self._claim(plan, key) if writes else None
         Runner(tasks).run()
         if issue.error is not None and isinstance(issue.error, _LeftOpen):
             issue.status = Status.SKIPPED
         out.steps = [t.to_step() for t in tasks]
-        claims.drop(self.forge, key, mine, lambda text: log.warning("%s", text))
         return out
 
     @staticmethod
@@ -304,22 +299,3 @@ class UndoEngine(UndoPlanning, UndoWork):
             url=step.url,
             needs=needs,
         )
-
-    def _claim(self, plan: UndoPlan, key: str) -> Claim | None:
-        """One rollback or undo at a time: the rollback's own claim, kept after it finished,
-        is taken over; another live undo or rollback makes this one wait (exit 3)."""
-        mine = claims.new_claim(f"undo:{plan.record.id}", self.now())
-        rollback_claim: list[Claim] = []
-
-        def finished(held: Claim) -> bool:
-            if str(held.note).startswith(f"rollback:{plan.record.id}"):
-                rollback_claim.append(held)
-                return True
-            return False
-
-        got = claims.acquire(self.forge, key, mine, finished, self.now(), log.warning)
-        if got is None and rollback_claim:
-            if not self.forge.take_over(key, rollback_claim[0], mine):
-                raise claims.Busy(f"another run took {key} over just now; rerun when done")
-            return mine
-        return got

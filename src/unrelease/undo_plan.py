@@ -95,7 +95,7 @@ class UndoPlanning:
 
     def _backup_folder(self, record: Record, v: str) -> Path:
         named = str(record.backup) if record.backup else None
-        if self.o.backup_dir is None and named and named.startswith(("artifact ", "…/")):
+        if self.o.backup_dir is None and named and named.startswith("artifact "):
             raise Refused(
                 f"the backup is {named}: fetch it and pass --backup-dir",
                 hint="gh run download RUN_ID -n ARTIFACT",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from unrelease.backups import default_dir
 from unrelease.errors import BadInput
 from unrelease.guard.report import Decision, GuardResult, markdown
 
@@ -157,8 +158,8 @@ def summary(result: GuardResult) -> str:
 def open_incident(forge: Forge, result: GuardResult, labels: list[str]) -> IssueInfo:
     """Open the incident issue with the findings, or add them to the one already open for this
     version (found by its title): a rerun does not open a second issue. Withdraws nothing."""
-    from unrelease.rollback_steps import DEFAULT_LABEL_COLOR, LABEL_SPECS
     from unrelease.forges.base import LabelSpec
+    from unrelease.rollback_steps import DEFAULT_LABEL_COLOR, LABEL_SPECS
 
     title = f"{result.package} {result.version}: guard verdict {result.verdict}"
     found = json.dumps(result.to_json(), indent=2).replace("`", "'")
@@ -189,7 +190,7 @@ class RollbackSettings:
     labels: list[str] = field(default_factory=lambda: ["release", "critical"])
     tag_format: str = "v{version}"
     rollback_tag: str = "{to_tag}-rollback-{date}"
-    backup_dir: Path = field(default_factory=lambda: Path("unrelease-backup"))
+    backup_dir: Path = field(default_factory=default_dir)
     files: str | None = None
     force: bool = False
     mark_release: bool = False
