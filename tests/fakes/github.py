@@ -177,6 +177,10 @@ class FakeGitHub:
         self.login = login
         self.latency_s = latency_s
         self.hold_s = 5.0  # how long a "timeout" fault holds its connection (tests: > client's)
+        # Called as (number, method, path, phase) for each request, phase "before" it is
+        # applied and "after" it is applied but before it is answered: kill tests stop the
+        # client there.
+        self.on_request: Callable[[int, str, str, str], None] | None = None
         self._released = threading.Event()  # set on close: held connections end
         self.requests: list[Request] = []
         self._lock = threading.RLock()
@@ -886,6 +890,11 @@ class FakeGitHub:
         query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
         body: Any = None
         status = 500
+        hook = self.on_request
+        with self._lock:
+            number = len(self.requests) + 1
+        if hook is not None:
+            hook(number, method, path, "before")
         try:
             if raw_body:
                 try:
@@ -895,6 +904,8 @@ class FakeGitHub:
             with self._lock:
                 resp = self._dispatch(method, path, query, body, auth)
             status = resp.status
+            if hook is not None:
+                hook(number, method, path, "after")
             return resp
         except ApiError as exc:
             status = exc.status
