@@ -129,3 +129,14 @@ def test_the_documented_switch_uses_an_existing_environment(tmp_path: Path) -> N
         text=True,
     )
     assert proc.returncode == 1 and "::error title=unrelease::no Python" in proc.stdout
+
+
+def test_the_install_is_hashed_and_not_byte_compiled() -> None:
+    """pip installs only the hashed pins and compiles nothing (issue 11: ~5 s of a cold
+    install was byte-compiling modules unrelease never imports)."""
+    text = (ROOT / "action" / "install.sh").read_text("utf-8")
+    start = text.index("pip_args=(")
+    args = text[start : text.index(")", start)].split()
+    for flag in ("--no-compile", "--require-hashes", "--no-deps", "--only-binary=:all:"):
+        assert flag in args, flag
+    assert '"${pip_args[@]}"' in text
