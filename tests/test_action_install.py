@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -76,6 +77,7 @@ def test_the_lock_is_closed_under_dependencies() -> None:
     assert checked >= len(locked) // 2, "too few pins match this environment to check"
 
 
+@pytest.mark.slow
 def test_a_failed_install_is_reported_and_not_reused(tmp_path: Path) -> None:
     empty = tmp_path / "no-wheels"
     empty.mkdir()
