@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,7 +42,10 @@ def without_no_compile(tmp: Path) -> Path:
     return before
 
 
-def run_install(script: Path, python: str, runner_temp: Path, pip_cache: Path) -> float:
+def run_install(
+    script: Path, python: str, runner_temp: Path, pip_cache: Path
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process the script ran)."""
     out = runner_temp / "output"
     env = {
         k: v
@@ -57,15 +61,20 @@ def run_install(script: Path, python: str, runner_temp: Path, pip_cache: Path) -
             "PIP_CACHE_DIR": str(pip_cache),
         }
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0 or "python=" not in out.read_text():
         raise SystemExit(f"install failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return elapsed
+    return elapsed, cpu
 
 
-def measure(script: Path, python: str, base: Path, into: dict[str, list[float]]) -> None:
+def measure(
+    script: Path, python: str, base: Path, into: dict[str, list[tuple[float, float]]]
+) -> None:
     """One cold install (new RUNNER_TEMP, empty pip cache), its reuse, then a warm one."""
     cache, cold, warm = base / "pip-cache", base / "cold", base / "warm"
     cold.mkdir(parents=True)
@@ -86,8 +95,11 @@ def main() -> int:
         text=True,
         check=True,
     ).stdout.strip()
+    load_before = f"{os.getloadavg()[0]:.2f}"
     variants = ("before", "after")
-    figures = {v: {"cold": [], "warm": [], "reuse": []} for v in variants}
+    figures: dict[str, dict[str, list[tuple[float, float]]]] = {
+        v: {"cold": [], "warm": [], "reuse": []} for v in variants
+    }
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         scripts = {"before": without_no_compile(base), "after": INSTALL}
@@ -103,14 +115,21 @@ def main() -> int:
         if "==" in line
     )
     print(f"action install ({version}, {lines} pinned wheels, median of {args.runs} runs)")
+    print(f"load average before and after: {load_before} / {os.getloadavg()[0]:.2f}")
+    print("wall time (CPU time of all its processes); on a busy machine trust the CPU figure")
     labels = {"before": "pip compiles", "after": "--no-compile"}
     for variant in variants:
         print(f"{variant} ({labels[variant]})")
         for name, values in figures[variant].items():
-            spread = ", ".join(f"{v:.2f}" for v in values)
-            print(f"  {name:<6} {statistics.median(values):6.2f} s   ({spread})")
-    cold = [statistics.median(figures[v]["cold"]) for v in variants]
-    print(f"cold: {cold[0]:.2f} s -> {cold[1]:.2f} s")
+            wall = statistics.median(w for w, _ in values)
+            cpu = statistics.median(c for _, c in values)
+            spread = ", ".join(f"{w:.2f}" for w, _ in values)
+            print(f"  {name:<6} {wall:6.2f} s  (cpu {cpu:5.2f} s)   runs: {spread}")
+    cold = {v: figures[v]["cold"] for v in variants}
+    walls = [statistics.median(w for w, _ in cold[v]) for v in variants]
+    cpus = [statistics.median(c for _, c in cold[v]) for v in variants]
+    print(f"cold: {walls[0]:.2f} s -> {walls[1]:.2f} s wall", end=", ")
+    print(f"{cpus[0]:.2f} s -> {cpus[1]:.2f} s cpu")
     return 0
 
 
