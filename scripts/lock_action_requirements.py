@@ -1,6 +1,6 @@
 """Write action/requirements.txt: unrelease's runtime dependencies, pinned, with the sha256 of
-every wheel of each pinned version, for the action's ``pip install --require-hashes --no-deps
---only-binary=:all:``.
+every wheel of each pinned version, for the action's ``pip install --no-compile --require-hashes
+--no-deps --only-binary=:all:``.
 
     python scripts/lock_action_requirements.py            # resolve anew and rewrite the file
     python scripts/lock_action_requirements.py --check    # exit 1 when pyproject changed since
@@ -130,7 +130,8 @@ def render(deps: list[str]) -> str:
             markers[name] = str(Requirement(text).marker)
     lines = [
         "# The unrelease action's runtime dependencies: pinned, every wheel hashed.",
-        "# Installed with: pip install --require-hashes --no-deps --only-binary=:all: -r THIS",
+        "# Installed with: pip install --no-compile --require-hashes --no-deps"
+        " --only-binary=:all: -r THIS",
         "# Written by scripts/lock_action_requirements.py from [project].dependencies",
         f"# (fingerprint {fingerprint(deps)}); do not edit by hand.",
     ]

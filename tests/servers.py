@@ -1,13 +1,17 @@
 """Real index servers for integration tests: pypiserver and devpi on loopback, in tmp dirs.
 
-Session fixtures start each server once (on a free 127.0.0.1 port, with an account) and stop
-it at teardown; ``dist_factory`` builds real sdists and wheels with ``python -m build``; the
-function fixtures give every test its own package name, so tests share servers safely.
+Session fixtures start each server once per pytest session (on a free 127.0.0.1 port, in the
+session's own tmp dir, with an account): under pytest-xdist every worker has its own servers.
+``dist_factory`` builds real sdists and wheels with hatchling's builders, in-process (what
+``python -m build --no-isolation`` runs, without a Python start per build); ``upload`` goes
+through twine's Repository, in-process too. The function fixtures give every test its own
+package name (unique across xdist workers as well), so tests share servers safely.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import socket
@@ -16,7 +20,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
@@ -207,6 +210,35 @@ def pypiserver_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pypi
         server.stop()
 
 
+# devpi-server's own entry point, with user passwords hashed (when the fixture creates the user)
+# and checked (on every authenticated request: each upload, each unrelease request) by argon2
+# at its minimum cost instead of argon2-cffi's default 64 MiB x 3 passes, 0.1-0.3 s a request.
+_DEVPI_SERVER = """
+import sys
+import devpi_server.auth
+from passlib.context import CryptContext
+if hasattr(devpi_server.auth, "pwd_context"):
+    devpi_server.auth.pwd_context = CryptContext(
+        schemes=["argon2"], deprecated="auto",
+        argon2__memory_cost=8, argon2__time_cost=1, argon2__parallelism=1,
+    )
+from devpi_server.main import main
+sys.argv[0] = "devpi-server"
+sys.exit(main())
+"""
+
+
+def _devpi_cheap_secret() -> list[str]:
+    """devpi-server derives its login-token key from a random secret with argon2 at 512 MiB
+    and 16 passes: 2-25 s at every start, more than all the devpi tests together. Its own
+    test suite lowers these (hidden) options; so do we, when this devpi-server has them."""
+    from devpi_server import config
+
+    if not hasattr(config, "DEFAULT_ARGON2_TIME_COST"):
+        return []
+    return ["--argon2-memory-cost", "8", "--argon2-time-cost", "1", "--argon2-parallelism", "1"]
+
+
 @pytest.fixture(scope="session")
 def devpi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevpiServer]:
     base = tmp_path_factory.mktemp("devpi")
@@ -215,8 +247,9 @@ def devpi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevpiServ
     init = [_script("devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"]
     _run([*init, "--root-passwd", DEVPI_ROOT_PASSWORD], env, "devpi-init")
     port = _free_port()
-    cmd = [_script("devpi-server"), "--serverdir", str(serverdir), "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--offline-mode"]
+    cmd = [sys.executable, "-c", _DEVPI_SERVER, "--serverdir", str(serverdir)]
+    cmd += ["--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--offline-mode", *_devpi_cheap_secret()]
     server = _Server(cmd, base / "server.log", env)
     root = f"http://127.0.0.1:{port}/"
     try:
@@ -276,10 +309,8 @@ class DistFactory:
             return list(self._cache[key])
 
     def many(self, name: str, versions: Sequence[str]) -> dict[str, list[Path]]:
-        """Several versions, built in parallel."""
-        with ThreadPoolExecutor(max_workers=len(versions) or 1) as pool:
-            built = pool.map(lambda v: self(name, v), versions)
-            return dict(zip(versions, built, strict=True))
+        """Several versions (an in-process build takes milliseconds: no thread pool)."""
+        return {v: self(name, v) for v in versions}
 
     def _build(self, name: str, version: str) -> list[Path]:
         module = name.replace("-", "_").replace(".", "_").lower()
@@ -298,8 +329,15 @@ class DistFactory:
             f'packages = ["src/{module}"]\n'
         )
         out = self.root / "dist" / f"{name}-{version}"
-        cmd = [sys.executable, "-m", "build", "--sdist", "--wheel", "--no-isolation"]
-        _run([*cmd, "--outdir", str(out), str(project)], _env(self.root), f"building {name}")
+        from hatchling.builders.sdist import SdistBuilder
+        from hatchling.builders.wheel import WheelBuilder
+
+        try:
+            for builder in (SdistBuilder, WheelBuilder):
+                for _ in builder(str(project)).build(directory=str(out)):
+                    pass
+        except Exception as exc:  # a broken fixture project: say which one
+            raise RuntimeError(f"building {name} {version} failed: {exc!r}") from exc
         files = sorted(out.iterdir())
         assert len(files) == 2, files
         return files
@@ -311,22 +349,40 @@ def dist_factory(tmp_path_factory: pytest.TempPathFactory) -> DistFactory:
 
 
 def upload(target: Target, files: Sequence[Path]) -> None:
-    """twine upload FILES to TARGET (the password goes through the environment, not argv)."""
-    env = _env(Path(files[0]).parent)
-    env["TWINE_PASSWORD"] = target.password
-    cmd = [_script("twine"), "upload", "--repository-url", target.upload_url]
-    cmd += ["-u", target.username, "--non-interactive", "--disable-progress-bar"]
-    _run([*cmd, *map(str, files)], env, f"twine upload to {target.upload_url}")
+    """Upload FILES to TARGET with twine (its Repository, in-process: no interpreter start)."""
+    from twine.package import PackageFile
+    from twine.repository import Repository
+
+    repo = Repository(target.upload_url, target.username, target.password, True)
+    try:
+        for path in files:
+            package = PackageFile.from_filename(str(path), None)
+            with contextlib.redirect_stdout(io.StringIO()):  # twine prints "Uploading NAME"
+                resp = repo.upload(package)
+            if resp.status_code != 200:
+                raise RuntimeError(
+                    f"twine upload of {Path(path).name} to {target.upload_url} failed: "
+                    f"{resp.status_code} {resp.reason}\n{resp.text[:2000]}"
+                )
+    finally:
+        repo.close()
 
 
 # --- a fresh package per test -------------------------------------------------------------------
 _counter = itertools.count(1)
+# "gw0", "gw1", ... under pytest-xdist; no infix in a plain run.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_PREFIX = f"pkg-{_WORKER}-" if _WORKER else "pkg-"
+
+
+def _fresh_name() -> str:
+    return f"{_PREFIX}{next(_counter)}"
 
 
 @pytest.fixture
 def package_name() -> str:
-    """A package name no other test in this session uses: ``pkg-<n>``."""
-    return f"pkg-{next(_counter)}"
+    """A package name no other test uses, in any xdist worker: ``pkg-<n>``, ``pkg-gw1-<n>``."""
+    return _fresh_name()
 
 
 class _Seeder:
@@ -336,7 +392,7 @@ class _Seeder:
     def __call__(
         self, target: Target, versions: Sequence[str] = DEFAULT_VERSIONS, name: str | None = None
     ) -> SeededPackage:
-        name = name or f"pkg-{next(_counter)}"
+        name = name or _fresh_name()
         files = self.dists.many(name, versions)
         upload(target, [p for v in versions for p in files[v]])
         return SeededPackage(name=name, target=target, versions=tuple(versions), files=files)

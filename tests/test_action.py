@@ -18,7 +18,7 @@ from tests.test_action_harness import ActionRun, run_action
 from unrelease.indexes import open_index
 from unrelease.texts import find_record
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REASON = "imports fail on Python 3.12"
 
 

@@ -211,6 +211,7 @@ def run_example(
     )
 
 
+@pytest.mark.slow
 def test_manual_example_dry_run_then_rollback(gh: FakeGitHub, wh: Any, tmp_path: Path) -> None:
     typed = {"version": "1.2.0", "reason": "imports fail", "to": "", "mode": "yank"}
     typed |= {"severity": "critical", "dry-run": True}  # the form's defaults
@@ -232,6 +233,7 @@ def test_manual_example_dry_run_then_rollback(gh: FakeGitHub, wh: Any, tmp_path:
     assert set(ctx["secrets"].values()) - {USER} <= set(real.masks)
 
 
+@pytest.mark.slow
 def test_auto_example_rolls_back_a_failed_release_run(
     gh: FakeGitHub, wh: Any, tmp_path: Path
 ) -> None:
@@ -276,6 +278,7 @@ def test_auto_example_rolls_back_a_failed_release_run(
     )
 
 
+@pytest.mark.slow
 def test_release_example_rolls_back_only_a_failed_publish(
     gh: FakeGitHub, wh: Any, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -76,6 +77,7 @@ def test_the_lock_is_closed_under_dependencies() -> None:
     assert checked >= len(locked) // 2, "too few pins match this environment to check"
 
 
+@pytest.mark.slow
 def test_a_failed_install_is_reported_and_not_reused(tmp_path: Path) -> None:
     empty = tmp_path / "no-wheels"
     empty.mkdir()
@@ -129,3 +131,14 @@ def test_the_documented_switch_uses_an_existing_environment(tmp_path: Path) -> N
         text=True,
     )
     assert proc.returncode == 1 and "::error title=unrelease::no Python" in proc.stdout
+
+
+def test_the_install_is_hashed_and_not_byte_compiled() -> None:
+    """pip installs only the hashed pins and compiles nothing (issue 11: ~5 s of a cold
+    install was byte-compiling modules unrelease never imports)."""
+    text = (ROOT / "action" / "install.sh").read_text("utf-8")
+    start = text.index("pip_args=(")
+    args = text[start : text.index(")", start)].split()
+    for flag in ("--no-compile", "--require-hashes", "--no-deps", "--only-binary=:all:"):
+        assert flag in args, flag
+    assert '"${pip_args[@]}"' in text

@@ -516,6 +516,7 @@ def test_main_without_runner_files_still_reports(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_main_runs_the_cli(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

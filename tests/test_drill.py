@@ -30,6 +30,7 @@ NO_CRYPT_WARNING = pytest.mark.filterwarnings("ignore:'crypt' is deprecated:Depr
 
 
 @NO_CRYPT_WARNING
+@pytest.mark.slow
 def test_drill_passes() -> None:
     lines: list[str] = []
     assert drill.run_drill(lines.append) is True

@@ -964,6 +964,7 @@ def _pip(fake: FakeWarehouse, requirement: str, env_dir: Path) -> tuple[str, str
     return metas[0].name.split("-")[1].removesuffix(".dist"), proc.stderr
 
 
+@pytest.mark.slow
 def test_real_pip_honours_a_yank(
     wh: FakeWarehouse, clock: FakeClock, built: dict[str, list[Path]], tmp_path: Path
 ) -> None:

@@ -364,6 +364,7 @@ def test_incremental_to_withdraws_each_newer_version(
     assert versions_on(devpi_pkg.target, devpi_pkg.name) == ["1.0.0"]
 
 
+@pytest.mark.slow
 def test_pypiserver_rollback_with_verify_install(
     pypiserver_pkg: SeededPackage, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:

@@ -438,6 +438,7 @@ def test_wrong_index_password_refused_before_any_write(
     assert fake_github.writes() == []
 
 
+@pytest.mark.slow
 def test_pypiserver_undo_and_pip_sees_it(
     pypiserver_pkg: SeededPackage, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:

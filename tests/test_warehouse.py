@@ -637,6 +637,7 @@ def test_unknown_pypi_auth_mode_is_bad_input() -> None:
         warehouse_mod.WarehouseIndex("https://pypi.org/", requests.Session(), auth_mode="web")
 
 
+@pytest.mark.slow
 def test_rollback_verified_by_real_pip_which_warns_pinned_users(
     clock: FakeClock, gh: FakeGitHub, dist_factory: object, tmp_path: Path
 ) -> None:
