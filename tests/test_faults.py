@@ -26,7 +26,11 @@ KINDS = {
     "500": {"status": 500},
     "502": {"status": 502},
     "429": {"status": 429, "retry_after": 0},
-    "403-secondary": {"status": 403, "retry_after": 0},
+    "403-secondary": {
+        "status": 403,
+        "retry_after": 0,
+        "body": {"message": "You have exceeded a secondary rate limit. Please wait a few minutes"},
+    },
     "reset": {"kind": "reset"},
 }
 

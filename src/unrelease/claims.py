@@ -91,7 +91,7 @@ def acquire(
     to do: None is returned), "over" (its rollback was undone: taken over), or None (it may
     still be running: Busy, exit 3, unless the claim is stale, then it is taken over)."""
     held = forge.claim(key_, mine)
-    if held is None:
+    if held is None or held.holder == mine.holder:  # ours (an earlier try's answer was lost)
         return mine
     verdict = judge(held)
     if verdict == "done":

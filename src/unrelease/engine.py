@@ -37,7 +37,7 @@ from unrelease.model import (
     TagInfo,
 )
 from unrelease.refnames import render_template
-from unrelease.runner import Runner, Task, exit_code_of
+from unrelease.runner import Runner, Task, as_error, exit_code_of, transient
 from unrelease.texts import Texts
 from unrelease.versions import find_release, parse_version
 
@@ -408,8 +408,16 @@ class Engine:
                 return "over"
             return None
 
-        got = claims.acquire(self.forge, key, mine, judge, self.now(), self.notify)
-        return False if got is None else got
+        for attempt in range(3):  # a claim is safe to retry: our own claim reads as ours
+            try:
+                got = claims.acquire(self.forge, key, mine, judge, self.now(), self.notify)
+            except Exception as exc:
+                err = as_error(exc)
+                if not transient(err) or attempt == 2:
+                    raise err from None
+                continue
+            return False if got is None else got
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _undone(self, record_id: str) -> bool:
         """Whether the rollback RECORD_ID (a claim's holder) was undone since."""

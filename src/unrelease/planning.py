@@ -26,7 +26,7 @@ from unrelease.rollback_steps import (
     record_task,
     verify_task,
 )
-from unrelease.runner import Task
+from unrelease.runner import Task, as_error, transient
 from unrelease.texts import clip
 from unrelease.versions import canonical_version, choose_target, find_release, to_withdraw
 
@@ -62,10 +62,16 @@ def check_options(e: Engine) -> None:
 
 
 def read_project(e: Engine) -> Project:
-    try:
-        project = e.index.project(e.o.package)
-    except NotFound:
-        raise BadInput(f"package {e.o.package} is not on {e.index.url}") from None
+    for attempt in range(3):  # a read: safe to repeat after a transient fault
+        try:
+            project = e.index.project(e.o.package)
+            break
+        except NotFound:
+            raise BadInput(f"package {e.o.package} is not on {e.index.url}") from None
+        except Exception as exc:
+            err = as_error(exc)
+            if not transient(err) or attempt == 2:
+                raise err from None
     if project.status in _BLOCKED_STATUS:
         why = f": {project.status_reason}" if project.status_reason else ""
         raise Refused(f"{project.name} is {project.status} on {e.index.url}{why}; not rolling back")
