@@ -190,6 +190,7 @@ class Engine:
         self._lock = threading.Lock()  # the record: changed in the runner's thread only
         self._record: Record | None = None
         self._wait_deadline: float | None = None
+        self._identity: str | None = None  # who the forge says we are (from the plan's view)
 
     # ---------------------------------------------------------------------------------- plan
     def plan(self) -> Plan:
@@ -197,6 +198,7 @@ class Engine:
 
         plan = make_plan(self)
         self._record = plan.record
+        self._identity = plan.view.identity
         return plan
 
     # ------------------------------------------------------------------------------- helpers
@@ -263,7 +265,7 @@ class Engine:
         found = records.trusted(
             self.forge.find_issues(self.o.labels[0]),
             self.forge,
-            None,
+            self._identity,
             self.o.package,
             parse_version(self.o.version),
             self.notify,
@@ -378,7 +380,7 @@ class Engine:
             prior = {s.name: s for s in record.steps}
             stored = []
             for t in plan.tasks:
-                if t.name == "record" or (t.status is Status.PLANNED and t.name not in prior):
+                if t.name == "record":
                     continue
                 before = prior.get(t.name)
                 if (
@@ -423,7 +425,9 @@ class Engine:
         """Whether the rollback RECORD_ID (a claim's holder) was undone since."""
         issues = self.forge.find_issues(self.o.labels[0], state="all")
         version = parse_version(self.o.version)
-        found = records.trusted(issues, self.forge, None, self.o.package, version, self.notify)
+        found = records.trusted(
+            issues, self.forge, self._identity, self.o.package, version, self.notify
+        )
         return any(r.id == record_id and r.undone_at for _i, r in found)
 
     def _release(self, plan: Plan, mine: Any) -> None:
