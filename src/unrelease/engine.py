@@ -442,6 +442,9 @@ class Engine:
 
 
 def _finished(record: Record) -> bool:
+    """Every step of the record done, or skipped by decision (not held back by a failure)."""
     return bool(record.steps) and all(
-        s.status in (Status.DONE, Status.ALREADY_DONE, Status.SKIPPED) for s in record.steps
+        s.status in (Status.DONE, Status.ALREADY_DONE)
+        or (s.status is Status.SKIPPED and not s.detail.startswith("not started"))
+        for s in record.steps
     )
