@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from packaging.utils import canonicalize_name
 
 from unrelease.errors import NotFound, ServiceError
 from unrelease.indexes.base import Capabilities, Index, Project
@@ -66,7 +67,7 @@ class MemoryIndex(Index):
 
     def releases(self, package: str) -> list[Release]:
         self._request()
-        if package.lower().replace("-", "_") != PKG.lower():
+        if canonicalize_name(package) != canonicalize_name(PKG):
             raise NotFound(f"package {package} is not on the index")
         return [
             Release(
