@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from unrelease import __version__
-from unrelease.errors import BadInput, Refused, UnreleaseError, WaitingOnPerson
+from unrelease.errors import BadInput, Refused, UnreleaseError
 
 if TYPE_CHECKING:
     from unrelease.engine import Outcome
@@ -386,69 +386,6 @@ def rollback(package: str, version: str | None, reason: str | None, **kw: Any) -
     sys.exit(0 if kw["dry_run"] else outcome.exit_code)
 
 
-@main.command("pypi-login")
-@click.option("--index", "index", default="pypi", show_default=True, help="pypi or testpypi.")
-@click.option("--username", envvar="PYPI_USERNAME", prompt="PyPI username")
-@handle_errors
-def pypi_login(index: str, username: str) -> None:
-    """Log in to PyPI once, interactively, and print a remembered-device value to store as the
-    PYPI_REMEMBER_DEVICE secret: with it and the password, a rollback logs in without a TOTP
-    code and without PyPI's new-device e-mail check (for 30 days)."""
-    from datetime import UTC, datetime
-
-    from unrelease.clock import SystemClock
-    from unrelease.indexes.warehouse import SITES
-    from unrelease.indexes.warehouse_session import (
-        PypiCredentials,
-        check_totp_secret,
-        remember_device,
-        totp_code,
-    )
-    from unrelease.secrets import register
-
-    site = SITES.get(index.strip().lower(), index.strip())
-    if not site.startswith(("https://", "http://")):
-        raise BadInput(f"--index takes pypi, testpypi or a warehouse URL, not {index!r}")
-    password = click.prompt("PyPI password", hide_input=True)
-    register(password)
-    clock = SystemClock()
-
-    def totp() -> str:
-        answer = click.prompt("TOTP code (6 digits) or the TOTP secret", hide_input=True)
-        answer = answer.replace(" ", "")
-        register(answer)
-        if answer.isascii() and answer.isdigit() and len(answer) == 6:
-            return str(answer)
-        check_totp_secret(answer)
-        return totp_code(answer, clock)
-
-    creds = PypiCredentials(username.strip(), password)
-    try:
-        device = remember_device(site, creds, totp, clock)
-    except WaitingOnPerson as exc:
-        if "new-device" not in exc.message:
-            raise
-        raise WaitingOnPerson(
-            exc.message,
-            hint="open the link in that e-mail from this machine (PyPI checks the IP), then run "
-            "`unrelease pypi-login` again (with the next TOTP code, 30 s later)",
-        ) from None
-    if device is None:
-        echo(
-            "PyPI set no remember-device cookie: the account has no TOTP 2FA, or this "
-            "device is remembered already.",
-            err=True,
-        )
-        sys.exit(1)
-    day = datetime.fromtimestamp(device.expires or 0, UTC).date().isoformat()
-    echo(
-        f"Store this as the PYPI_REMEMBER_DEVICE secret (expires {day}); it is as secret "
-        "as the password:",
-        err=True,
-    )
-    click.echo(device.dumps())  # the one value this command exists to show
-
-
 @main.command()
 @click.argument("package")
 @click.argument("version")
@@ -534,71 +471,6 @@ def _report_undo(outcome: UndoOutcome, as_json: bool, dry_run: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--workflow",
-    help="The release workflow: file (release.yml), id or name  [default: the one whose name "
-    "says release, publish, pypi or deploy]",
-)
-@click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
-    metavar="DATE",
-    help="Failed runs created since DATE (UTC, YYYY-MM-DD[THH:MM:SS])  [default: since the "
-    "last successful run]",
-)
-@click.option("--package", help="The package it releases  [default: named by the logs' files]")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="Report at most this many failed runs, newest first (0: no limit).",
-)
-@click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")
-@click.option(
-    "--github-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True
-)
-@click.option("--tag-format", default="v{version}", show_default=True)
-@index_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@handle_errors
-def detect(**kw: Any) -> None:
-    """The failed runs of the release workflow since its last success: the version each was
-    shipping, what of it reached the index, and why it failed (job, step, class, log excerpt).
-    A report: exit 0 even when it finds failures."""
-    from datetime import UTC
-
-    from unrelease.config import github_token
-    from unrelease.detect import Detector
-    from unrelease.detect.impact import PypiStats
-    from unrelease.detect.report import render
-    from unrelease.forges import open_forge
-    from unrelease.versions import check_package_name
-
-    package = check_package_name(kw["package"]) if kw["package"] else None
-    _check_formats(kw["tag_format"], "{to_tag}")
-    forge = open_forge(kw["repo"], kw["github_url"], github_token())
-    if forge.kind != "github":
-        raise BadInput("detect reads GitHub Actions: --repo must be OWNER/NAME on GitHub")
-    since = kw["since"].replace(tzinfo=UTC) if kw["since"] else None
-
-    def client() -> Any:  # a GitHubForge for each worker thread: one is not thread-safe
-        return open_forge(kw["repo"], kw["github_url"], github_token())
-
-    detector = Detector(
-        forge,  # type: ignore[arg-type]  # a GitHubForge: checked above
-        index=_open_index(kw["index"], kw["index_kind"]),
-        index_name=kw["index"],
-        package=package,
-        tag_format=kw["tag_format"],
-        stats=PypiStats(),
-        reader_factory=client,
-    )
-    report = detector.detect(kw["repo"], kw["workflow"], since=since, limit=kw["limit"] or None)
-    echo(json.dumps(report.to_json(), indent=2) if kw["as_json"] else render(report))
-
-
-@main.command()
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep files here.")
 @handle_errors
 def drill(keep: Path | None) -> None:
@@ -610,3 +482,8 @@ def drill(keep: Path | None) -> None:
 
 
 main.add_command(__import__("unrelease.cli_guard", fromlist=["guard"]).guard)  # click-only load
+
+
+# Commands in their own modules (imported here, after main exists).
+from unrelease import cli_detect as _cli_detect  # noqa: E402, F401
+from unrelease import cli_pypi as _cli_pypi  # noqa: E402, F401

@@ -13,6 +13,7 @@ from unrelease.errors import BadInput, NotFound, Refused
 from unrelease.indexes.base import Project, check_dist_filename
 from unrelease.model import Record, Release, Status
 from unrelease.refnames import check_ref_name, render_template
+from unrelease.rollback_forge import labels_task, latest_task, mark_task, record_task
 from unrelease.rollback_steps import (
     Backup,
     IssueStep,
@@ -20,10 +21,6 @@ from unrelease.rollback_steps import (
     TagStep,
     Withdraw,
     files_to_delete,
-    labels_task,
-    latest_task,
-    mark_task,
-    record_task,
     verify_task,
 )
 from unrelease.runner import Task, as_error, transient
