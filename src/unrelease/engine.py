@@ -200,7 +200,15 @@ class Engine:
 
     def preview(self, plan: Plan) -> Outcome:
         """What ``run`` would do, with no write: the dry run."""
-        out = Outcome(plan=plan, steps=plan.steps, record=plan.record, issue=plan.issue)
+        steps = plan.steps
+        if plan.manual:  # what the person will be asked to do, once the issue is open
+            by_version = {r.version: r for r in plan.withdraw}
+            for s in steps:
+                rel = by_version.get(s.name.removeprefix("index:"))
+                if rel is not None and s.status is Status.PLANNED:
+                    s.status = Status.PENDING
+                    s.detail = self.manual_detail(plan, rel, plan.issue.url if plan.issue else None)
+        out = Outcome(plan=plan, steps=steps, record=plan.record, issue=plan.issue)
         out.tag = plan.existing_tag
         out.note = self.find_note(plan, plan.view.notes)
         out.notice = self.texts(plan).notice()

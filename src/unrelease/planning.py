@@ -167,6 +167,7 @@ def make_plan(e: Engine) -> Plan:
         never_published=never,
     )
     plan.forge_kind = e.forge.kind
+    plan.manual = e.index.manual
     plan.tasks = build_tasks(e, plan)
     return plan
 

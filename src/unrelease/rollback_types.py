@@ -74,6 +74,7 @@ class Plan:
     never_published: bool = False
     fresh: bool = True  # planned in this process moments ago
     forge_kind: str = ""  # github or local
+    manual: bool = False  # the index's writes are done by a person (PyPI without a login)
     tasks: list[Task] = field(default_factory=list)
 
     @property
@@ -82,7 +83,9 @@ class Plan:
 
     @property
     def needs_confirmation(self) -> bool:
-        return any(t.name.startswith("index:") and t.status is Status.PLANNED for t in self.tasks)
+        return not self.manual and any(
+            t.name.startswith("index:") and t.status is Status.PLANNED for t in self.tasks
+        )
 
     @property
     def writes(self) -> bool:
