@@ -101,6 +101,16 @@ DELETION_DISABLED = (
     "See https://pypi.org/help#admin-intervention for details."
 )
 QUARANTINED = "This release is in quarantine and cannot be modified."
+# warehouse.utils.project: the checkboxes each delete form carries and its view enforces.
+DELETE_RELEASE_ACKNOWLEDGMENTS = (
+    "acknowledge_delete_files",
+    "acknowledge_install_break",
+    "acknowledge_no_reupload",
+    "acknowledge_irreversible",
+    "acknowledge_admins_cannot_undo",
+)
+DELETE_FILE_ACKNOWLEDGMENTS = ("acknowledge_file_only", "acknowledge_irreversible")
+NOT_ACKNOWLEDGED = "Could not delete {what} - acknowledge all of the consequences to continue"
 NEEDS_2FA = "Two-factor authentication must be enabled on your account to perform this action."
 
 _SITES = {
@@ -517,7 +527,15 @@ class FakeWarehouse:
         self.help_url = _SITES[host_name]["help"]
         self.markup = _Markup(host_name)
         self.quarantine: set[str] = set()
+        self.archived: set[str] = set()  # PEP 792 "archived" (owners may still manage)
         self.deletion_disabled: set[str] = set()
+        # The acknowledgment boxes each delete form renders and its view requires (tests may
+        # change them, as warehouse does from time to time).
+        self.acknowledgments: dict[str, tuple[str, ...]] = {
+            "release": DELETE_RELEASE_ACKNOWLEDGMENTS,
+            "file": DELETE_FILE_ACKNOWLEDGMENTS,
+        }
+        self.posted: list[tuple[str, dict[str, str]]] = []  # (path, form) of each form POST
         self.stale_reads = 0
         self.latency_s = 0.0
         self.emails: list[dict[str, Any]] = []
@@ -697,6 +715,7 @@ class FakeWarehouse:
         with self._lock:
             self.requests.clear()
             self.user_agents.clear()
+            self.posted.clear()
 
     # ------------------------------------------------------------------ inspection
     def release_state(self, project: str, version: str) -> dict[str, Any]:
@@ -1015,6 +1034,8 @@ class FakeWarehouse:
                 ctx.form = {}
         with self._lock:
             self.user_agents.append(headers.get("User-Agent"))
+            if ctx.form:
+                self.posted.append((ctx.path, dict(ctx.form)))
             try:
                 resp = self._fault(method, raw_path)
                 if resp is None:
@@ -1634,12 +1655,27 @@ class FakeWarehouse:
         )
         return self._redirect(self._releases_path(proj))
 
+    def _acknowledged(self, ctx: _Ctx, form: str) -> bool:
+        """Every box of FORM's set sent checked (a browser sends ``on``)."""
+        return all(ctx.form.get(name) == "on" for name in self.acknowledgments[form])
+
+    def _ack_boxes(self, form: str) -> str:
+        """The form's acknowledgment checkboxes, as a browser renders them (no value: ``on``)."""
+        return "\n".join(
+            f'<label class="checkbox-list__label"><input class="checkbox-list__input" '
+            f'type="checkbox" name="{name}" data-confirm-target="checkbox"> '
+            f"{escape(name.removeprefix('acknowledge_').replace('_', ' '))}</label>"
+            for name in self.acknowledgments[form]
+        )
+
     def _delete_release(self, ctx: _Ctx, user: _User, proj: _Project, rel: _Release) -> _Resp:
         if self._deletion_disabled(proj):
             return self._back(ctx, proj, rel, DELETION_DISABLED)
         version = ctx.form["confirm_delete_version"]
         if not version:
             return self._back(ctx, proj, rel, "Confirm the request")
+        if not self._acknowledged(ctx, "release"):
+            return self._back(ctx, proj, rel, NOT_ACKNOWLEDGED.format(what="release"))
         if version != rel.version:
             return self._back(
                 ctx,
@@ -1670,6 +1706,8 @@ class FakeWarehouse:
         project_name = ctx.form["confirm_project_name"]
         if not project_name:
             return self._back(ctx, proj, rel, "Confirm the request")
+        if not self._acknowledged(ctx, "file"):
+            return self._back(ctx, proj, rel, NOT_ACKNOWLEDGED.format(what="file"))
         target = next((f for f in rel.files if f.id == ctx.form.get("file_id")), None)
         if target is None:
             return self._back(ctx, proj, rel, "Could not find file")
@@ -1754,6 +1792,7 @@ class FakeWarehouse:
                         'data-action="input->confirm#check" data-confirm-target="checkbox"> '
                         "I understand that I will not be able to undo this.</li></ul>",
                         f'<div class="form-group">{m.hidden("file_id", f.id)}</div>',
+                        self._ack_boxes("file"),
                     ]
                 )
                 form = self._confirm_modal(
@@ -1837,6 +1876,7 @@ class FakeWarehouse:
                         expected=rel.version,
                         label="Version",
                         action=action,
+                        extra=self._ack_boxes("release"),
                     ),
                     danger=True,
                 )

@@ -28,6 +28,9 @@ SITES = {"pypi": "https://pypi.org/", "testpypi": "https://test.pypi.org/"}
 AUTH_MODES = ("auto", "session", "manual")
 FRESH_WAIT_S = 60.0  # how long a read waits for the JSON API to show our own change
 POLL_S = 5.0
+# Warehouse refuses a delete unless each of its form's acknowledgment boxes comes checked; the
+# set differs per form and changes over time, so it is read from the one form being posted.
+ACKNOWLEDGE = "acknowledge_"
 
 
 class WarehouseIndex(Index):
@@ -266,7 +269,7 @@ class WarehouseIndex(Index):
                 package,
                 version,
                 lambda fs: next((f for f in fs if f.has("confirm_delete_version")), None),
-                lambda f: {"confirm_delete_version": stored},
+                lambda f: {**f.checked(ACKNOWLEDGE), "confirm_delete_version": stored},
                 f"Deleted release '{stored}'",
             )
         except NotFound:
@@ -288,7 +291,7 @@ class WarehouseIndex(Index):
             package,
             version,
             pick,
-            lambda f: {"confirm_project_name": name},
+            lambda f: {**f.checked(ACKNOWLEDGE), "confirm_project_name": name},
             f"Deleted file '{file.filename}'",
         )
         if not done:

@@ -1,0 +1,155 @@
+"""The warehouse adapter against the fake warehouse: today's delete forms (acknowledgment
+boxes), PEP 792 project status and display name, and how few requests a withdrawal takes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyotp
+import pytest
+import requests
+
+from tests.fakes.clock import FakeClock
+from tests.fakes.warehouse import (
+    DELETE_FILE_ACKNOWLEDGMENTS,
+    DELETE_RELEASE_ACKNOWLEDGMENTS,
+    FakeWarehouse,
+)
+from unrelease.errors import NotFound, Refused, ServiceError
+from unrelease.indexes import open_index
+from unrelease.indexes import warehouse as warehouse_mod
+from unrelease.indexes import warehouse_session
+from unrelease.indexes.warehouse_session import PypiCredentials
+
+PKG = "Demo-Pkg"
+USER = "alice"
+PASSWORD = "correct horse battery staple 71"
+TOTP = pyotp.random_base32()
+VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
+
+
+def files_for(version: str) -> dict[str, bytes]:
+    stem = f"demo_pkg-{version}"
+    return {
+        f"{stem}.tar.gz": f"sdist {version}".encode(),
+        f"{stem}-py3-none-any.whl": f"wheel {version}".encode(),
+    }
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    c = FakeClock()
+    monkeypatch.setattr(warehouse_mod, "SystemClock", lambda: c)
+    monkeypatch.setattr(warehouse_session, "_used_steps", {})
+    return c
+
+
+@pytest.fixture
+def wh(clock: FakeClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWarehouse]:
+    with FakeWarehouse(clock=clock.time) as site:
+        site.add_user(USER, PASSWORD, totp_secret=TOTP)
+        site.add_project(PKG, owner=USER)
+        for v in VERSIONS:
+            site.add_release(PKG, v, files_for(v))
+        yield site
+        assert not site.server_errors, site.server_errors[0]
+
+
+def session_index(wh: FakeWarehouse, clock: FakeClock) -> warehouse_mod.WarehouseIndex:
+    index = open_index(
+        wh.url,
+        "warehouse",
+        pypi_auth="session",
+        pypi_creds=PypiCredentials(USER, PASSWORD, TOTP),
+        clock=clock,
+    )
+    assert isinstance(index, warehouse_mod.WarehouseIndex)
+    return index
+
+
+def delete_posts(wh: FakeWarehouse) -> list[dict[str, str]]:
+    return [form for path, form in wh.posted if "/release/" in path]
+
+
+# --- 1. the delete forms' acknowledgment boxes --------------------------------------------------
+def test_delete_release_sends_each_box_of_its_form_checked(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    index.delete_release(PKG, "1.2.0")
+    assert wh.release_state(PKG, "1.2.0")["deleted"] is True
+    (form,) = delete_posts(wh)
+    sent = {k: v for k, v in form.items() if k.startswith("acknowledge_")}
+    assert sent == dict.fromkeys(DELETE_RELEASE_ACKNOWLEDGMENTS, "on")
+
+
+def test_delete_file_sends_each_box_of_its_form_checked(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    (release,) = [r for r in index.releases(PKG) if r.version == "1.2.0"]
+    wheel = next(f for f in release.files if f.filename.endswith(".whl"))
+    index.delete_file(PKG, "1.2.0", wheel)
+    assert wh.release_state(PKG, "1.2.0")["files"] == ["demo_pkg-1.2.0.tar.gz"]
+    (form,) = delete_posts(wh)
+    sent = {k: v for k, v in form.items() if k.startswith("acknowledge_")}
+    assert sent == dict.fromkeys(DELETE_FILE_ACKNOWLEDGMENTS, "on")
+
+
+def _browser_session(wh: FakeWarehouse) -> tuple[requests.Session, str]:
+    """A logged-in session and the release page's HTML, as a person's browser has them."""
+    index = open_index(
+        wh.url, "warehouse", pypi_auth="session", pypi_creds=PypiCredentials(USER, PASSWORD, TOTP)
+    )
+    assert isinstance(index, warehouse_mod.WarehouseIndex) and index.web is not None
+    path = f"/manage/project/{PKG}/release/1.2.0/"
+    return index.session, index.web.manage_page(path)
+
+
+@pytest.mark.parametrize("what", ["release", "file"])
+def test_the_fake_refuses_a_delete_with_a_box_unchecked(wh: FakeWarehouse, what: str) -> None:
+    from unrelease.indexes import html
+
+    session, page = _browser_session(wh)
+    field = "confirm_delete_version" if what == "release" else "file_id"
+    form = html.find_form(page, field)
+    assert form is not None
+    boxes = form.checked("acknowledge_")
+    assert set(boxes) == set(wh.acknowledgments[what])
+    boxes.pop(next(iter(boxes)))  # one box left unchecked: a browser does not send it
+    confirm = {"confirm_delete_version": "1.2.0"} if what == "release" else {}
+    if what == "file":
+        confirm = {"confirm_project_name": PKG}
+    url = f"{wh.url}/manage/project/{PKG}/release/1.2.0/"
+    resp = session.post(
+        url,
+        data={**form.fields, **boxes, **confirm},
+        headers={"Origin": wh.url, "Referer": url},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303
+    flash = session.get(f"{wh.url}/_includes/unauthed/flash-messages/").text
+    assert f"Could not delete {what} - acknowledge all of the consequences to continue" in flash
+    assert wh.release_state(PKG, "1.2.0")["files"] == sorted(files_for("1.2.0"))
+    assert wh.journal == []
+
+
+def test_a_box_of_another_form_on_the_page_is_never_sent(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    wh.acknowledgments["file"] = (*DELETE_FILE_ACKNOWLEDGMENTS, "acknowledge_other_form_only")
+    index = session_index(wh, clock)
+    index.delete_release(PKG, "1.2.0")
+    assert wh.release_state(PKG, "1.2.0")["deleted"] is True
+    (form,) = delete_posts(wh)
+    assert "acknowledge_other_form_only" not in form
+    assert "acknowledge_file_only" not in form
+
+
+def test_a_new_box_on_the_release_form_is_read_from_the_page(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    wh.acknowledgments["release"] = (*DELETE_RELEASE_ACKNOWLEDGMENTS, "acknowledge_new_in_2027")
+    index = session_index(wh, clock)
+    index.delete_release(PKG, "1.2.0")
+    assert wh.release_state(PKG, "1.2.0")["deleted"] is True
