@@ -15,10 +15,9 @@ from tests.fakes.warehouse import (
     DELETE_RELEASE_ACKNOWLEDGMENTS,
     FakeWarehouse,
 )
-from unrelease.errors import NotFound, Refused, ServiceError
-from unrelease.indexes import open_index
+from unrelease.errors import NotFound, Refused
+from unrelease.indexes import open_index, warehouse_session
 from unrelease.indexes import warehouse as warehouse_mod
-from unrelease.indexes import warehouse_session
 from unrelease.indexes.warehouse_session import PypiCredentials
 
 PKG = "Demo-Pkg"
@@ -153,3 +152,47 @@ def test_a_new_box_on_the_release_form_is_read_from_the_page(
     index = session_index(wh, clock)
     index.delete_release(PKG, "1.2.0")
     assert wh.release_state(PKG, "1.2.0")["deleted"] is True
+
+
+# --- 2. PEP 792 project status and the display name ---------------------------------------------
+def test_project_gives_display_name_and_status_in_one_read(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    wh.clear_log()
+    project = index.project("demo_pkg")
+    assert (project.name, project.status, project.status_reason) == (PKG, "active", None)
+    assert [r.version for r in project.releases] == list(VERSIONS)
+    assert [p for _, p, _ in wh.requests] == ["/pypi/demo-pkg/json"]
+    assert [r.version for r in index.releases(PKG)] == list(VERSIONS)
+
+
+def test_archived_project_is_reported(wh: FakeWarehouse, clock: FakeClock) -> None:
+    wh.archived.add(PKG)
+    project = session_index(wh, clock).project(PKG)
+    assert (project.name, project.status) == (PKG, "archived")
+    assert len(project.releases) == 3
+
+
+def test_status_from_the_simple_page_when_the_json_api_has_none(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    wh.archived.add(PKG)
+    wh.json_project_status = False
+    index = session_index(wh, clock)
+    wh.clear_log()
+    assert index.project(PKG).status == "archived"
+    assert [p for _, p, _ in wh.requests] == ["/pypi/demo-pkg/json", "/simple/demo-pkg/"]
+
+
+def test_quarantined_project_comes_with_its_status_not_as_missing(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    wh.quarantine.add(PKG)
+    index = session_index(wh, clock)
+    project = index.project(PKG)
+    assert (project.status, project.releases) == ("quarantined", [])
+    with pytest.raises(Refused, match="quarantine"):
+        index.releases(PKG)
+    with pytest.raises(NotFound):
+        index.project("no-such-project")

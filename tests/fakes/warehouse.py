@@ -506,10 +506,12 @@ class FakeWarehouse:
     """A fake pypi.org (or test.pypi.org with ``host_name="testpypi"``) on 127.0.0.1.
 
     Seeding: ``add_user``, ``add_project``, ``add_release``, ``add_upload_token``,
-    ``set_known_ip``, ``issue_remember_device``; admin switches ``quarantine`` and
-    ``deletion_disabled`` (sets of project names). Faults: ``fail``; slowness: ``latency_s``;
-    CDN staleness: ``stale_reads``. Inspection: ``release_state``, ``journal``, ``emails``,
-    ``requests`` / ``count`` / ``clear_log``, ``user_agents``, ``session_user``.
+    ``set_known_ip``, ``issue_remember_device``; admin switches ``quarantine``, ``archived``
+    (PEP 792 status, shown by the simple and JSON APIs) and ``deletion_disabled`` (sets of
+    project names); ``acknowledgments``: the boxes each delete form carries and requires.
+    Faults: ``fail``; slowness: ``latency_s``; CDN staleness: ``stale_reads``. Inspection:
+    ``release_state``, ``journal``, ``emails``, ``requests`` / ``count`` / ``clear_log``,
+    ``posted`` (the forms POSTed), ``user_agents``, ``session_user``.
     """
 
     def __init__(
@@ -528,6 +530,7 @@ class FakeWarehouse:
         self.markup = _Markup(host_name)
         self.quarantine: set[str] = set()
         self.archived: set[str] = set()  # PEP 792 "archived" (owners may still manage)
+        self.json_project_status = True  # the JSON API shows "project-status" too
         self.deletion_disabled: set[str] = set()
         # The acknowledgment boxes each delete form renders and its view requires (tests may
         # change them, as warehouse does from time to time).
@@ -761,6 +764,16 @@ class FakeWarehouse:
     def _in_quarantine(self, proj: _Project, quarantine: set[str] | None = None) -> bool:
         names = self.quarantine if quarantine is None else quarantine
         return proj.normalized in {canonicalize_name(n) for n in names}
+
+    def _status(self, proj: _Project, quarantine: set[str] | None = None) -> str:
+        """The project's PEP 792 status, as the read APIs show it."""
+        if self._in_quarantine(proj, quarantine):
+            return "quarantined"
+        return (
+            "archived"
+            if proj.normalized in {canonicalize_name(n) for n in self.archived}
+            else "active"
+        )
 
     def _deletion_disabled(self, proj: _Project) -> bool:
         return proj.normalized in {canonicalize_name(n) for n in self.deletion_disabled}
@@ -2002,6 +2015,8 @@ class FakeWarehouse:
             "last_serial": proj.last_serial,
             "ownership": {"roles": roles, "organization": None},
         }
+        if self.json_project_status:
+            data["project-status"] = {"status": self._status(proj, quarantine)}
         if all_releases:
             data["releases"] = releases
         return data
@@ -2101,7 +2116,7 @@ class FakeWarehouse:
             }
             for r, f in pairs
         ]
-        status = "quarantined" if quarantined else "active"
+        status = self._status(proj, quarantine)
         ctype = _accepts(ctx.headers.get("Accept"), (MIME_HTML, MIME_SIMPLE_HTML, MIME_SIMPLE_JSON))
         if ctype == MIME_SIMPLE_JSON:
             data = {

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from unrelease.errors import AuthError, BadInput, NotFound, Refused, ServiceError
-from unrelease.indexes.base import Capabilities, Index
+from unrelease.indexes.base import Capabilities, Index, Project
 from unrelease.indexes.simple import (
     file_version,
     parse_version,
@@ -121,10 +121,13 @@ class DevpiIndex(Index):
             raise ServiceError(f"unexpected devpi answer at {safe_url(url)}")
         return result
 
-    def _versions(self, package: str) -> dict[Version, tuple[str, list[DistFile]]]:
+    def _versions(
+        self, package: str, data: dict[str, Any] | None = None
+    ) -> dict[Version, tuple[str, list[DistFile]]]:
         """Parsed version → (devpi's own spelling, files); versions with no files left out."""
         out: dict[Version, tuple[str, list[DistFile]]] = {}
-        for raw, verdata in self._project_json(package).items():
+        data = self._project_json(package) if data is None else data
+        for raw, verdata in data.items():
             try:
                 version = Version(raw)
             except InvalidVersion:
@@ -134,9 +137,18 @@ class DevpiIndex(Index):
                 out[version] = (raw, files)
         return out
 
+    def project(self, package: str) -> Project:
+        """The name as registered on devpi (each version's ``name``); devpi has no PEP 792
+        status for its own stages: active."""
+        data = self._project_json(package)
+        versions = self._versions(package, data)
+        names = [v["name"] for v in data.values() if isinstance(v, dict) and v.get("name")]
+        name = next((n for n in names if isinstance(n, str)), package)
+        releases = [Release(str(v), tuple(versions[v][1])) for v in sorted(versions)]
+        return Project(name=name, releases=releases)
+
     def releases(self, package: str) -> list[Release]:
-        versions = self._versions(package)
-        return [Release(version=str(v), files=tuple(versions[v][1])) for v in sorted(versions)]
+        return self.project(package).releases
 
     def check_auth(self, package: str | None = None, version: str | None = None) -> None:
         """Raise AuthError unless devpi accepts our credentials, changing nothing.

@@ -19,8 +19,8 @@ from packaging.version import InvalidVersion, Version
 from unrelease.clock import Clock, SystemClock
 from unrelease.errors import BadInput, NotFound, Refused, ServiceError
 from unrelease.indexes import html
-from unrelease.indexes.base import Capabilities, Index, ManualStep
-from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status
+from unrelease.indexes.base import Capabilities, Index, ManualStep, Project
+from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status, status_from_json
 from unrelease.indexes.warehouse_session import PypiCredentials, WebSession
 from unrelease.model import DistFile, Release
 
@@ -83,7 +83,6 @@ class WarehouseIndex(Index):
             f"{self.url}pypi/{quote(name)}/json", headers={"Accept": "application/json"}
         )
         if resp.status_code == 404:
-            self._why_missing(package)
             raise NotFound(f"{package} is not on {self.url}")
         raise_for_status(resp, f"reading {package} from {self.url}")
         try:
@@ -93,18 +92,22 @@ class WarehouseIndex(Index):
             raise ServiceError(f"{self.url} answered unreadable JSON for {package}") from None
         return data, serial
 
-    def _why_missing(self, package: str) -> None:
-        """The JSON API hides a quarantined project; the simple API tells its status
-        (PEP 792). Raise Refused for that, so nobody is told the package does not exist."""
+    def _simple_status(self, package: str) -> tuple[str | None, str | None]:
+        """(status, reason) from the PEP 691 page (PEP 792), or (None, None) when it has none."""
         resp = self.session.get(
             f"{self.url}simple/{quote(canonicalize_name(package))}/",
             headers={"Accept": SIMPLE_JSON},
         )
+        if resp.status_code != 200:
+            return None, None
         try:
-            status = (resp.json().get("project-status") or {}).get("status")
+            return status_from_json(resp.json().get("project-status"))
         except (ValueError, AttributeError):
-            return
-        if resp.status_code == 200 and status == "quarantined":
+            return None, None
+
+    def _refuse_quarantined(self, package: str, status: str | None) -> None:
+        """The JSON API hides a quarantined project: say so rather than that it is missing."""
+        if status == "quarantined":
             raise Refused(
                 f"{self.url} holds {package} in quarantine: installers see none of its files "
                 "now, and no release of it can be changed",
@@ -115,6 +118,37 @@ class WarehouseIndex(Index):
     def releases(self, package: str) -> list[Release]:
         """Every version with its files, from ``/pypi/<name>/json``. After our own write the
         read waits (bounded) until the API shows it: PyPI's CDN may answer stale for a while."""
+        try:
+            data = self._fresh(package)
+        except NotFound:
+            self._refuse_quarantined(package, self._simple_status(package)[0])
+            raise
+        return self._parse(package, data)
+
+    def project(self, package: str) -> Project:
+        """Display name (``info.name``), PEP 792 status and releases: one read of the JSON API
+        when it carries ``project-status``, else the PEP 691 page tells the status; a
+        quarantined project (hidden from the JSON API) comes with no releases."""
+        try:
+            data = self._fresh(package)
+        except NotFound:
+            status, reason = self._simple_status(package)
+            if status in (None, "active"):
+                raise
+            name = self._names.get(canonicalize_name(package), package)
+            return Project(name, [], status or "active", reason)
+        releases = self._parse(package, data)
+        info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+        marker = data.get("project-status", info.get("project-status", info.get("project_status")))
+        status, reason = status_from_json(marker)
+        if status is None:
+            status, reason = self._simple_status(package)
+        shown = info.get("name")
+        name = shown if isinstance(shown, str) and shown else package
+        return Project(name, releases, status or "active", reason)
+
+    def _fresh(self, package: str) -> dict[str, Any]:
+        """The JSON API's answer, once it shows at least our last write (bounded wait)."""
         data, serial = self._read(package)
         deadline = self.clock.time() + FRESH_WAIT_S
         while serial < self._min_serial and self.clock.time() < deadline:
@@ -127,7 +161,7 @@ class WarehouseIndex(Index):
                 hint="its cache should catch up within minutes; rerun to verify",
             )
         self.serial = max(self.serial, serial)
-        return self._parse(package, data)
+        return data
 
     def _parse(self, package: str, data: dict[str, Any]) -> list[Release]:
         canonical = canonicalize_name(package)
