@@ -11,7 +11,7 @@ import requests
 from unrelease import secrets
 from unrelease.clock import Clock
 from unrelease.errors import AuthError, BadInput
-from unrelease.http import make_session
+from unrelease.http import make_session, why
 from unrelease.indexes.base import Capabilities, Index
 from unrelease.indexes.devpi import DevpiIndex
 from unrelease.indexes.pypiserver import PypiserverIndex
@@ -122,8 +122,7 @@ def _probe(base: str, session: requests.Session, warehouse: Callable[[], Warehou
             target, headers={"Accept": "application/json"}, params={"no_projects": ""}
         )
     except requests.RequestException as exc:
-        reason = "connection refused" if isinstance(exc, requests.ConnectionError) else "no answer"
-        raise BadInput(f"cannot reach the index at {base}: {reason}") from None
+        raise BadInput(f"cannot reach the index at {base}: {why(exc)}") from None
     if resp.status_code in (401, 403):
         raise AuthError(
             f"the index at {base} refused to tell what it is: HTTP {resp.status_code}",

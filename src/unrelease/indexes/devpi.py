@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from unrelease.errors import AuthError, BadInput, NotFound, Refused, ServiceError
 from unrelease.indexes.base import Capabilities, Index, Project
+from unrelease.indexes.identify import kind_from_answer, wrong_kind
 from unrelease.indexes.simple import (
     file_version,
     parse_version,
@@ -106,6 +107,9 @@ class DevpiIndex(Index):
     def _project_json(self, package: str) -> dict[str, Any]:
         url = urljoin(self.url, canonicalize_name(package))
         resp = self.session.get(url, headers=_JSON)
+        if resp.status_code == 404 and kind_from_answer(resp) is None:
+            # devpi's own 404s carry its headers: this server is something else.
+            self._check_kind(resp)
         raise_for_status(
             resp,
             f"reading {safe_url(url)}",
@@ -115,11 +119,19 @@ class DevpiIndex(Index):
         try:
             data = resp.json()
         except ValueError:
+            self._check_kind(resp)
             raise ServiceError(f"devpi answered no JSON at {safe_url(url)}") from None
         result = data.get("result") if isinstance(data, dict) else None
         if not isinstance(result, dict):
+            self._check_kind(resp)
             raise ServiceError(f"unexpected devpi answer at {safe_url(url)}")
         return result
+
+    def _check_kind(self, resp: requests.Response | None = None) -> None:
+        """Raise BadInput when the server is plainly not devpi (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session, resp)
+        if mismatch is not None:
+            raise mismatch
 
     def _versions(
         self, package: str, data: dict[str, Any] | None = None
@@ -156,11 +168,14 @@ class DevpiIndex(Index):
         devpi answers reads without checking credentials; ``+api`` tells how it took them.
         """
         user = self.session.auth[0] if isinstance(self.session.auth, tuple) else None
-        resp = self.session.get(urljoin(self.url, "+api"), headers=_JSON)
+        resp = self.session.get(urljoin(self.url, "+api"), headers=_JSON, allow_redirects=False)
+        if resp.status_code != 200:
+            self._check_kind(resp)
         raise_for_status(resp, f"checking credentials on {safe_url(self.url)}")
         try:
             status = resp.json()["result"]["authstatus"]
         except (ValueError, KeyError, TypeError):
+            self._check_kind(resp)
             raise ServiceError(f"devpi gave no authstatus at {safe_url(self.url)}") from None
         if user is None or not isinstance(status, list) or status[:2] != ["ok", user]:
             state = status[0] if isinstance(status, list) and status else "unknown"

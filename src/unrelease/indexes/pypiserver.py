@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 
 from unrelease.errors import NotFound, ServiceError
 from unrelease.indexes.base import Capabilities, Index, Project
+from unrelease.indexes.identify import wrong_kind
 from unrelease.indexes.simple import (
     group_releases,
     parse_version,
@@ -86,7 +87,11 @@ class PypiserverIndex(Index):
     def project(self, package: str) -> Project:
         """pypiserver keeps no display name (the name is as given) and no status but active,
         unless its page carries a PEP 792 marker."""
-        files, (status, reason) = read_project_status(self.session, self.simple_url, package)
+        try:
+            files, (status, reason) = read_project_status(self.session, self.simple_url, package)
+        except NotFound:
+            self._check_kind()
+            raise
         releases = group_releases(files)
         self._last_read[canonicalize_name(package)] = releases
         return Project(package, releases, status or "active", reason)
@@ -107,10 +112,18 @@ class PypiserverIndex(Index):
         )
         if resp.status_code == 404:
             return
+        if resp.status_code not in (401, 403):
+            self._check_kind(resp)
         raise_for_status(resp, f"checking credentials on {safe_url(self.url)}", auth_hint=_HINT)
         raise ServiceError(
             f"checking credentials on {safe_url(self.url)}: unexpected HTTP {resp.status_code}"
         )
+
+    def _check_kind(self, resp: requests.Response | None = None) -> None:
+        """Raise BadInput when the server is plainly not pypiserver (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session, resp)
+        if mismatch is not None:
+            raise mismatch
 
     def _find(self, package: str, version: str) -> Release:
         wanted = parse_version(version)
@@ -133,6 +146,8 @@ class PypiserverIndex(Index):
                 data={":action": "remove_pkg", "name": name, "version": file_version},
                 allow_redirects=False,
             )
+            if resp.status_code >= 300 and resp.status_code not in (401, 403, 404):
+                self._check_kind(resp)
             raise_for_status(
                 resp,
                 f"deleting {package} {version} on {safe_url(self.url)}",

@@ -20,6 +20,7 @@ from unrelease.clock import Clock, SystemClock
 from unrelease.errors import BadInput, NotFound, Refused, ServiceError
 from unrelease.indexes import html
 from unrelease.indexes.base import Capabilities, Index, ManualStep, Project
+from unrelease.indexes.identify import wrong_kind
 from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status, status_from_json
 from unrelease.indexes.warehouse_session import PypiCredentials, WebSession
 from unrelease.model import DistFile, Release
@@ -105,6 +106,12 @@ class WarehouseIndex(Index):
         except (ValueError, AttributeError):
             return None, None
 
+    def _check_kind(self) -> None:
+        """Raise BadInput when the server is plainly not warehouse (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session)
+        if mismatch is not None:
+            raise mismatch
+
     def _refuse_quarantined(self, package: str, status: str | None) -> None:
         """The JSON API hides a quarantined project: say so rather than that it is missing."""
         if status == "quarantined":
@@ -122,6 +129,7 @@ class WarehouseIndex(Index):
             data = self._fresh(package)
         except NotFound:
             self._refuse_quarantined(package, self._simple_status(package)[0])
+            self._check_kind()
             raise
         return self._parse(package, data)
 
@@ -134,6 +142,7 @@ class WarehouseIndex(Index):
         except NotFound:
             status, reason = self._simple_status(package)
             if status in (None, "active"):
+                self._check_kind()
                 raise
             name = self._names.get(canonicalize_name(package), package)
             return Project(name, [], status or "active", reason)
