@@ -53,6 +53,8 @@ class HostileIndex:
         self.in_flight = 0
         self.most_in_flight = 0
         self.hold_until = 1  # a file answer waits until this many are in flight (bounded)
+        self.expected = 0  # ... or until every file still to come is in flight
+        self.done = 0
         self.cond = threading.Condition()
         self.server = LoopbackServer(_Handler, self)
         self.url = f"http://127.0.0.1:{self.server.port}/"
@@ -96,12 +98,17 @@ class _Handler(BaseHTTPRequestHandler):
             fake.in_flight += 1
             fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
             fake.cond.notify_all()
-            fake.cond.wait_for(lambda: fake.in_flight >= fake.hold_until, timeout=5)
+            fake.cond.wait_for(
+                lambda: fake.in_flight >= min(fake.hold_until, fake.expected - fake.done),
+                timeout=5,
+            )
         try:
             self._send(200, fake.blobs[name], "application/octet-stream")
         finally:
             with fake.cond:
                 fake.in_flight -= 1
+                fake.done += 1
+                fake.cond.notify_all()
 
 
 @pytest.fixture
@@ -182,6 +189,7 @@ def test_download_all_fetches_four_at_a_time_each_checked(
 ) -> None:
     index, files = listed(hostile)
     hostile.hold_until = 4  # each answer waits (bounded) until four are being served
+    hostile.expected = len(GOOD)
     dest = tmp_path / "backup"
     got = index.download_all(PKG, VERSION, [files[n] for n in GOOD], dest)
     assert set(got) == set(GOOD)

@@ -82,6 +82,8 @@ def open_index(
     if name in SITES:
         return _warehouse(SITES[name], pypi_auth, pypi_creds, clock)
     base, url_auth = _split_credentials(url.strip())
+    if url_auth is not None:
+        secrets.register(url_auth[1])
     auth = auth or url_auth
     if auth is not None:
         secrets.register(auth[1])

@@ -8,14 +8,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
+from unrelease import secrets
 from unrelease.clock import Clock, SystemClock
 from unrelease.errors import BadInput, Refused, ServiceError
 from unrelease.http import unreachable
 from unrelease.model import DistFile, Release
-
 
 MAX_DOWNLOADS = 4  # concurrent downloads of one release's files
 
@@ -107,6 +108,17 @@ def _disk_error(dest_dir: Path, exc: OSError) -> BadInput:
     )
 
 
+def strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """URL without its ``user:password@`` part, and the (user, password) it carried."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(user), unquote(password))
+
+
 def _discard(path: Path) -> None:
     """Remove a partial download, if it is there and can be removed."""
     with contextlib.suppress(OSError):
@@ -145,7 +157,14 @@ class Index:
     manual = False  # writes are done by a person (PyPI without credentials)
 
     def __init__(self, url: str, session: requests.Session) -> None:
-        self.url = url.rstrip("/") + "/"
+        # The URL goes into records and output: never with ``user:password@``. Credentials in
+        # it go to the session (unless it has its own) and are registered as secrets.
+        clean, creds = strip_userinfo(url)
+        if creds is not None:
+            secrets.register(creds[1])
+            if session.auth is None:
+                session.auth = creds
+        self.url = clean.rstrip("/") + "/"
         self.session = session
         self.warnings: list[str] = []  # for the person running the tool, printed at start
         self.clock: Clock = SystemClock()  # waits and polls go by it
