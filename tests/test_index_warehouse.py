@@ -15,7 +15,7 @@ from tests.fakes.warehouse import (
     DELETE_RELEASE_ACKNOWLEDGMENTS,
     FakeWarehouse,
 )
-from unrelease.errors import NotFound, Refused
+from unrelease.errors import NotFound, Refused, ServiceError
 from unrelease.indexes import open_index, warehouse_session
 from unrelease.indexes import warehouse as warehouse_mod
 from unrelease.indexes.warehouse_session import PypiCredentials
@@ -196,3 +196,53 @@ def test_quarantined_project_comes_with_its_status_not_as_missing(
         index.releases(PKG)
     with pytest.raises(NotFound):
         index.project("no-such-project")
+
+
+# --- 7. few requests ----------------------------------------------------------------------------
+def test_an_unread_success_is_never_taken_for_a_later_outcome(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    index.yank(PKG, "1.2.0", "first")  # outcome from its 303: the flash stays queued
+    index.unyank(PKG, "1.2.0")
+    assert wh.count("GET", "/_includes/") == 0
+    release = f"/manage/project/{PKG}/release/1.2.0/"
+    wh.fail("POST", "/release/1.2.0/", status=303, headers={"Location": release})
+    with pytest.raises(ServiceError, match="no message"):
+        index.yank(PKG, "1.2.0", "second")  # queued: "Yanked release '1.2.0'" of the first
+    assert wh.release_state(PKG, "1.2.0")["yanked"] is False
+
+
+def test_a_failed_delete_is_read_from_the_flash(wh: FakeWarehouse, clock: FakeClock) -> None:
+    index = session_index(wh, clock)
+    index.yank(PKG, "1.2.0", "first")
+    wh.deletion_disabled.add(PKG)
+    with pytest.raises(Refused, match="deletion disabled"):
+        index.delete_release(PKG, "1.2.0")
+    assert wh.release_state(PKG, "1.2.0")["deleted"] is False
+
+
+def test_five_versions_take_one_login_and_one_read_of_each_page(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    for v in ("1.3.0", "1.4.0", "1.5.0"):
+        wh.add_release(PKG, v, files_for(v))
+    index = session_index(wh, clock)
+    index.releases(PKG)
+    index.check_auth(PKG, "1.5.0")
+    clock.advance(31 * 60)  # the password confirmation goes stale midway: one re-auth
+    for v in ("1.5.0", "1.4.0", "1.3.0", "1.2.0", "1.1.0"):
+        index.yank(PKG, v, "bad")
+    assert [r.version for r in index.releases(PKG) if r.files[0].yanked] == [
+        "1.1.0",
+        "1.2.0",
+        "1.3.0",
+        "1.4.0",
+        "1.5.0",
+    ]
+    paths = [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests]
+    assert paths.count("POST /account/login/") == 1
+    assert paths.count("POST /account/reauthenticate/") <= 1
+    gets = [p for p in paths if p.startswith("GET /manage/")]
+    assert len(gets) == len(set(gets)) + paths.count("POST /account/reauthenticate/")
+    assert len(paths) < 21  # pypi-cleanup 0.1.12 needs 21 to delete five

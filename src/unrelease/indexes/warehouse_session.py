@@ -224,6 +224,7 @@ class WebSession:
         self.logged_in = False
         self.remembered: str | None = None  # a remember_device cookie PyPI set at this login
         self._pages: dict[str, str] = {}  # a page read and not yet used to post
+        self._unread: list[str] = []  # success flashes left queued (outcome known already)
 
     @property
     def name(self) -> str:
@@ -424,9 +425,11 @@ class WebSession:
         raise ServiceError(f"{self.name} answered HTTP {resp.status_code} for {path}")
 
     def submit(self, path: str, form: html.Form, values: Mapping[str, str], *, success: str) -> str:
-        """POST FORM (read from PATH) with VALUES; return the success flash or raise the
-        failure warehouse reported there. Each outcome is read from the flash messages (which
-        reading also clears); the redirect is the fallback only when they are empty."""
+        """POST FORM (read from PATH) with VALUES; return the success message or raise the
+        failure warehouse reported. Warehouse redirects to the project's releases list only
+        when a yank, un-yank or release delete succeeded: that answer is the outcome, and its
+        flash is left unread (remembered, so a later read does not take it for news). Any
+        other redirect (a file delete, every failure) is read from the flash messages."""
         self._pages.pop(path, None)  # a page is used for one post only
         data = {**form.fields, **values}
         action = urljoin(self.url(path), form.action or path)
@@ -439,20 +442,29 @@ class WebSession:
         if resp.status_code not in (301, 302, 303):
             raise ServiceError(f"{self.name} answered HTTP {resp.status_code} to the form")
         where = self._location(resp)
+        if where.rstrip("/").endswith("/releases"):
+            self._unread.append(success)
+            return success
         messages = self.flash()
         for level, text in messages:
             if level == "success" and text.startswith(success):
                 return text
         failures = [t for lvl, t in messages if lvl != "success"]
-        if not failures and where.rstrip("/").endswith("/releases"):
-            return success  # warehouse redirects to the releases list only on success
         raise self._failure(failures, where)
 
     def flash(self) -> list[tuple[str, str]]:
+        """The flash messages queued since the last read (reading clears them), without the
+        success messages of outcomes already taken from their redirect."""
         resp = self.session.get(self.url("/_includes/unauthed/flash-messages/"))
         if resp.status_code != 200:
             raise ServiceError(f"{self.name} flash messages: HTTP {resp.status_code}")
-        return html.flash_messages(resp.text)
+        messages = html.flash_messages(resp.text)
+        for old in self._unread:
+            hit = next((m for m in messages if m[0] == "success" and m[1].startswith(old)), None)
+            if hit is not None:
+                messages.remove(hit)
+        self._unread.clear()
+        return messages
 
     def _failure(self, messages: list[str], where: str) -> ServiceError | Refused | AuthError:
         text = "; ".join(messages) or f"no message (redirected to {where})"
