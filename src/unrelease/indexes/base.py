@@ -166,6 +166,11 @@ class Index:
                 session.auth = creds
         self.url = clean.rstrip("/") + "/"
         self.session = session
+        # The index user and password (for pip's URL in --verify-install), never printed.
+        auth = session.auth
+        self.credentials: tuple[str, str] | None = (
+            (str(auth[0]), str(auth[1])) if isinstance(auth, tuple) and len(auth) == 2 else None
+        )
         self.warnings: list[str] = []  # for the person running the tool, printed at start
         self.clock: Clock = SystemClock()  # waits and polls go by it
 
