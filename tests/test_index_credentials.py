@@ -17,7 +17,7 @@ from unrelease.indexes import PypiserverIndex, open_index
 def test_open_index_moves_url_credentials_to_the_session() -> None:
     index = open_index("http://rel:pa%2Fss%40w0rd-1@127.0.0.1:9/rel/dev", kind="devpi")
     assert index.url == "http://127.0.0.1:9/rel/dev/"
-    assert index.session.auth == ("rel", "pa/ss@w0rd-1")
+    assert index.credentials == ("rel", "pa/ss@w0rd-1")  # devpi logs in with them once
     assert "pa/ss@w0rd-1" in secrets.known()
     assert "pa/ss@w0rd-1" not in secrets.redact("password: pa/ss@w0rd-1")
 
@@ -52,3 +52,37 @@ def test_retried_reads_leave_no_urllib3_warnings(caplog: pytest.LogCaptureFixtur
             session.get(f"http://127.0.0.1:{port}/simple/pkg/?token=abc")
     assert str(exc.value) == f"cannot reach 127.0.0.1:{port}: connection refused"
     assert [r for r in caplog.records if r.name.startswith("urllib3")] == []
+
+
+def test_a_long_retry_after_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.fakes.loopback import LoopbackServer
+    from unrelease import http
+
+    answers = [503, 200]
+    slept: list[float] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(answers.pop(0))
+            self.send_header("Retry-After", "3600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    monkeypatch.setattr(http, "MAX_RETRY_AFTER_S", 0.01)
+    monkeypatch.setattr(
+        http._BoundedRetry,
+        "sleep_for_retry",
+        lambda self, r: bool(slept.append(self.get_retry_after(r) or 0.0)),
+    )
+    server = LoopbackServer(Handler, object())
+    try:
+        resp = make_session().get(f"http://127.0.0.1:{server.port}/simple/pkg/")
+    finally:
+        server.stop()
+    assert resp.status_code == 200
+    assert slept == [0.01]

@@ -21,9 +21,7 @@ def _record(index: Any) -> list[requests.PreparedRequest]:
 
 
 @pytest.mark.integration
-def test_one_login_then_a_token_and_anonymous_reads(
-    devpi_server: DevpiServer, seed: Any
-) -> None:
+def test_one_login_then_a_token_and_anonymous_reads(devpi_server: DevpiServer, seed: Any) -> None:
     pkg: SeededPackage = seed(devpi_server.dev)
     index = open_index(pkg.target.url, kind="devpi", auth=pkg.target.auth)
     assert isinstance(index, DevpiIndex)

@@ -65,6 +65,18 @@ def unreachable(exc: requests.RequestException, url: str | None = None) -> Unrea
     return Unreachable(f"cannot reach {where(target)}: {why(exc)}")
 
 
+MAX_RETRY_AFTER_S = 10.0  # a read waits at most this long for one Retry-After
+
+
+class _BoundedRetry(Retry):
+    """Retry-After is honoured, up to MAX_RETRY_AFTER_S: a 503 asking for an hour must not
+    hold a 3 a.m. rollback for an hour (the read then fails, and a rerun resumes)."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        return None if after is None else min(after, MAX_RETRY_AFTER_S)
+
+
 class _TimeoutAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -91,7 +103,7 @@ def make_session(auth: tuple[str, str] | None = None) -> requests.Session:
     reach the service raises ``Unreachable`` (a ServiceError) naming only host and port."""
     session = _Session()
     session.headers["User-Agent"] = USER_AGENT
-    retry = Retry(
+    retry = _BoundedRetry(
         total=3,
         backoff_factor=0.2,
         status_forcelist=(502, 503, 504),
