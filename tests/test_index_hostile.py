@@ -249,3 +249,28 @@ def test_an_unreachable_index_is_one_line_without_credentials(tmp_path: Path) ->
     for err in (exc.value, read.value):
         assert str(err) == f"cannot reach 127.0.0.1:{port}: connection refused"
         assert err.exit_code == 1
+
+
+def test_a_file_on_another_origin_gets_no_index_credentials(tmp_path: Path) -> None:
+    elsewhere = HostileIndex(GOOD)
+    seen: list[dict[str, str]] = []
+    real = _Handler.do_GET
+
+    def spy(self: _Handler) -> None:
+        seen.append(dict(self.headers))
+        real(self)
+
+    elsewhere_handler = elsewhere.server._server.RequestHandlerClass
+    elsewhere_handler.do_GET = spy  # type: ignore[method-assign]
+    try:
+        index = open_index("http://127.0.0.1:9/", kind="pypiserver", auth=("rel", "pw-2468"))
+        index.session.headers["X-Devpi-Auth"] = "token-1357"
+        name = GOOD[0]
+        dist = DistFile(name, f"{elsewhere.url}files/{name}", sha256=elsewhere.sha(name))
+        got = index.download(dist, tmp_path / "b")
+    finally:
+        elsewhere.server.stop()
+    assert got.read_bytes() == elsewhere.blobs[name]
+    assert len(seen) == 1
+    assert "Authorization" not in seen[0] and "X-Devpi-Auth" not in seen[0]
+    assert index.session.auth == ("rel", "pw-2468")  # the session itself keeps them

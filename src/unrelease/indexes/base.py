@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -119,6 +120,23 @@ def strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (unquote(user), unquote(password))
 
 
+_AUTH_HEADERS = ("Authorization", "X-Devpi-Auth")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth that adds nothing: stops the session's credentials for one request."""
+    return request
+
+
 def _discard(path: Path) -> None:
     """Remove a partial download, if it is there and can be removed."""
     with contextlib.suppress(OSError):
@@ -223,9 +241,13 @@ class Index:
         return target
 
     def _fetch(self, file: DistFile, out_path: Path) -> str:
-        """Stream FILE's URL into OUT_PATH; the hex sha256 of what came."""
+        """Stream FILE's URL into OUT_PATH; the hex sha256 of what came. A file on another
+        origin than the index (a page may link anywhere) gets no index credentials."""
         digest = hashlib.sha256()
-        with self.session.get(file.url, stream=True, timeout=60) as resp:
+        extra: dict[str, Any] = {}
+        if _origin(file.url) != _origin(self.url):
+            extra = {"auth": _no_auth, "headers": dict.fromkeys(_AUTH_HEADERS)}
+        with self.session.get(file.url, stream=True, timeout=60, **extra) as resp:
             if resp.status_code != 200:
                 raise ServiceError(f"download of {file.filename} failed: HTTP {resp.status_code}")
             with out_path.open("wb") as out:
