@@ -242,7 +242,45 @@ def test_five_versions_take_one_login_and_one_read_of_each_page(
     ]
     paths = [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests]
     assert paths.count("POST /account/login/") == 1
-    assert paths.count("POST /account/reauthenticate/") <= 1
-    gets = [p for p in paths if p.startswith("GET /manage/")]
-    assert len(gets) == len(set(gets)) + paths.count("POST /account/reauthenticate/")
+    assert paths.count("POST /account/reauthenticate/") == 1
+    # the first from the page the preflight read (read again to answer the re-auth); the
+    # other four from one read of the releases list
+    assert paths.count(f"GET /manage/project/{PKG}/releases/") == 1
+    assert {p for p in paths if p.startswith("GET /manage/project/") and "/release/" in p} == {
+        f"GET /manage/project/{PKG}/release/1.5.0/"
+    }
+    assert len([p for p in paths if p.startswith("POST /manage/")]) == 6  # 1.5.0 twice
     assert len(paths) < 21  # pypi-cleanup 0.1.12 needs 21 to delete five
+    assert len(wh.journal) == 5
+
+
+def test_a_release_posted_to_from_the_list_is_read_again_before_the_next_change(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    index.yank(PKG, "1.2.0", "one")  # from the releases list
+    index.unyank(PKG, "1.2.0")  # the list is read again: its row for 1.2.0 changed
+    index.yank(PKG, "1.2.0", "two")
+    index.yank(PKG, "1.2.0", "two")  # yanked already: the list (read again) says so
+    index.yank(PKG, "1.1.0", "three")  # its row did not change: no new read
+    assert [a for _, v, a, _ in wh.journal] == [
+        "yank release",
+        "unyank release",
+        "yank release",
+        "yank release",
+    ]
+    assert [v for _, v, _, _ in wh.journal][-1] == "1.1.0"
+    assert wh.release_state(PKG, "1.2.0")["yanked_reason"] == "two"
+    lists = [p for m, p, _ in wh.requests if m == "GET" and p.endswith("/releases/")]
+    assert len(lists) == 4
+
+
+def test_a_quarantined_project_is_refused_on_the_list_path_too(
+    wh: FakeWarehouse, clock: FakeClock
+) -> None:
+    index = session_index(wh, clock)
+    index.releases(PKG)
+    wh.quarantine.add(PKG)
+    with pytest.raises(Refused, match="quarantine"):
+        index.yank(PKG, "1.2.0", "x")
+    assert wh.journal == []

@@ -34,6 +34,30 @@ POLL_S = 5.0
 ACKNOWLEDGE = "acknowledge_"
 
 
+def _row_form(
+    field: str, release_path: str | None
+) -> Callable[[list[html.Form]], html.Form | None]:
+    """Picks the first form with FIELD; with RELEASE_PATH, the one posting to that release
+    (a releases list has one row of forms per release)."""
+
+    def pick(forms: list[html.Form]) -> html.Form | None:
+        return next(
+            (
+                f
+                for f in forms
+                if f.has(field)
+                and (
+                    release_path is None
+                    or unquote(urlsplit(f.action).path).rstrip("/")
+                    == unquote(release_path).rstrip("/")
+                )
+            ),
+            None,
+        )
+
+    return pick
+
+
 class WarehouseIndex(Index):
     kind = "warehouse"
     capabilities = Capabilities(
@@ -243,10 +267,10 @@ class WarehouseIndex(Index):
         """Find the form (on the release's page, or ON_LIST the project's releases list) and
         post it. False when the page has no such form (the change is there already)."""
         web = self._session()
-        path = self.manage_path(package, version)
+        release = path = self.manage_path(package, version)
         if on_list:
             path = path.split("/release/")[0] + "/releases/"
-        page = web.manage_page(path)
+        page = web.manage_page(path, fresh_for=release)
         form = pick(html.forms(page))
         if form is None:
             if "quarantine" in html.page_text(page).lower():
@@ -263,41 +287,41 @@ class WarehouseIndex(Index):
         return True
 
     def yank(self, package: str, version: str, reason: str) -> None:
+        """Yank from the release's page when it was read already (the preflight reads the
+        first one), else from the releases list: one read serves every release on it."""
         _, stored = self._stored(package, version)
-        done = self._act(
-            package,
-            version,
-            lambda fs: next((f for f in fs if f.has("confirm_yank_version")), None),
-            lambda f: {"confirm_yank_version": stored, "yanked_reason": reason},
-            f"Yanked release '{stored}'",
-        )
-        if not done and html.find_form(self._last_page, "confirm_delete_version") is None:
-            # Warehouse hides the yank form only when the release is yanked; the release's
-            # delete form shows the page is the release's own.
-            raise ServiceError(f"the management page of {package} {version} has no yank form")
+        release_path = self.manage_path(package, version)
+        for on_list in (True, False) if not self._session().has_page(release_path) else (False,):
+            done = self._act(
+                package,
+                version,
+                _row_form("confirm_yank_version", release_path if on_list else None),
+                lambda f: {"confirm_yank_version": stored, "yanked_reason": reason},
+                f"Yanked release '{stored}'",
+                on_list=on_list,
+            )
+            if done:
+                return
+            if on_list and _row_form("confirm_unyank_version", release_path)(
+                html.forms(self._last_page)
+            ):
+                return  # the list offers to un-yank it: it is yanked
+            if not on_list and html.find_form(self._last_page, "confirm_delete_version"):
+                # Warehouse hides the yank form only when the release is yanked; the
+                # release's delete form shows the page is the release's own.
+                return
+            # Not on the list as expected: the release's own page tells (quarantine...).
+        raise ServiceError(f"the management page of {package} {version} has no yank form")
 
     def unyank(self, package: str, version: str) -> None:
         _, stored = self._stored(package, version)
         release_path = self.manage_path(package, version)
-
-        def pick(forms: list[html.Form]) -> html.Form | None:
-            # The releases list holds one un-yank form per yanked release, each posting to
-            # that release's page.
-            return next(
-                (
-                    f
-                    for f in forms
-                    if f.has("confirm_unyank_version")
-                    and unquote(urlsplit(f.action).path).rstrip("/")
-                    == unquote(release_path).rstrip("/")
-                ),
-                None,
-            )
-
+        # The releases list holds one un-yank form per yanked release, each posting to
+        # that release's page.
         done = self._act(
             package,
             version,
-            pick,
+            _row_form("confirm_unyank_version", release_path),
             lambda f: {"confirm_unyank_version": stored},
             f"Un-yanked release '{stored}'",
             on_list=True,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -225,6 +225,9 @@ class WebSession:
         self.remembered: str | None = None  # a remember_device cookie PyPI set at this login
         self._pages: dict[str, str] = {}  # a page read and not yet used to post
         self._unread: list[str] = []  # success flashes left queued (outcome known already)
+        # A releases list stays in use across posts (each row's forms post to that release);
+        # the rows posted to since it was read are not trusted until it is read again.
+        self._posted: dict[str, set[str]] = {}
 
     @property
     def name(self) -> str:
@@ -368,10 +371,15 @@ class WebSession:
         )
 
     # --- management pages -----------------------------------------------------------------
-    def manage_page(self, path: str) -> str:
-        """The HTML of a management page, logging in and re-authenticating when asked."""
-        if path in self._pages:
+    def has_page(self, path: str) -> bool:
+        return path in self._pages
+
+    def manage_page(self, path: str, *, fresh_for: str | None = None) -> str:
+        """The HTML of a management page, logging in and re-authenticating when asked. A page
+        read before is used again unless FRESH_FOR (a release's path) was posted to since."""
+        if path in self._pages and _key(fresh_for or "") not in self._posted.get(path, set()):
             return self._pages[path]
+        self._posted.pop(path, None)
         if not self.logged_in:
             self.login(next_path=path)
         resp = self._get(path)
@@ -430,9 +438,9 @@ class WebSession:
         when a yank, un-yank or release delete succeeded: that answer is the outcome, and its
         flash is left unread (remembered, so a later read does not take it for news). Any
         other redirect (a file delete, every failure) is read from the flash messages."""
-        self._pages.pop(path, None)  # a page is used for one post only
         data = {**form.fields, **values}
         action = urljoin(self.url(path), form.action or path)
+        self._forget(path, _key(action))
         resp = self._post(action, data, referer=self.url(path))
         if resp.status_code == 200 and html.find_form(resp.text, "password", "next_route"):
             self._answer_reauth(path, resp)
@@ -451,6 +459,17 @@ class WebSession:
                 return text
         failures = [t for lvl, t in messages if lvl != "success"]
         raise self._failure(failures, where)
+
+    def _forget(self, path: str, action: str) -> None:
+        """What a post to ACTION (a release's path) from PATH makes stale: a release page is
+        used for one post only; on a releases list, the row of that release."""
+        if not path.rstrip("/").endswith("/releases"):
+            self._pages.pop(path, None)
+        for seen in list(self._pages):
+            if seen.rstrip("/").endswith("/releases"):
+                self._posted.setdefault(seen, set()).add(action)
+            elif _key(seen) == action:
+                del self._pages[seen]
 
     def flash(self) -> list[tuple[str, str]]:
         """The flash messages queued since the last read (reading clears them), without the
@@ -486,6 +505,11 @@ class WebSession:
                 hint="enable two-factor authentication on the account, then rerun",
             )
         return ServiceError(f"{self.name}: {text}")
+
+
+def _key(url: str) -> str:
+    """A page's path, unquoted, without its trailing slash: to compare form actions."""
+    return unquote(urlsplit(url).path).rstrip("/")
 
 
 REMEMBER_DAYS = 30
