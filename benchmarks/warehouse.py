@@ -1,5 +1,6 @@
 """Benchmark one withdrawal on PyPI (warehouse) from a cold session: unrelease's yank (login and
-verification included) beside pypi-cleanup 0.1.12 deleting one release, on the same fake.
+verification included) beside pypi-cleanup 0.1.12 deleting one release, on the same fake; then
+five versions withdrawn (``rollback --to``) beside pypi-cleanup deleting five.
 
     .venv/bin/python benchmarks/warehouse.py [--runs 3] [--latency-ms 50]
 
