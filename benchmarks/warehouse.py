@@ -1,5 +1,6 @@
 """Benchmark one withdrawal on PyPI (warehouse) from a cold session: unrelease's yank (login and
-verification included) beside pypi-cleanup 0.1.12 deleting one release, on the same fake.
+verification included) beside pypi-cleanup 0.1.12 deleting one release, on the same fake; then
+five versions withdrawn (``rollback --to``) beside pypi-cleanup deleting five.
 
     .venv/bin/python benchmarks/warehouse.py [--runs 3] [--latency-ms 50]
 
@@ -55,12 +56,17 @@ class Result:
     pause_s: float = 0.0
 
 
+MANY = ("1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0")  # withdraw the last five
+
+
 @contextlib.contextmanager
-def site(latency_s: float, secret: str) -> Iterator[FakeWarehouse]:
+def site(
+    latency_s: float, secret: str, versions: tuple[str, ...] = VERSIONS
+) -> Iterator[FakeWarehouse]:
     with FakeWarehouse() as wh:
         wh.add_user(USER, PASSWORD, totp_secret=secret)
         wh.add_project(PKG, owner=USER)
-        for v in VERSIONS:
+        for v in versions:
             stem = f"demo_pkg-{v}"
             wh.add_release(
                 PKG, v, {f"{stem}.tar.gz": b"s" * 2048, f"{stem}-py3-none-any.whl": b"w" * 4096}
@@ -70,13 +76,16 @@ def site(latency_s: float, secret: str) -> Iterator[FakeWarehouse]:
         yield wh
 
 
-def unrelease_yank(latency_s: float) -> Result:
+def unrelease_yank(latency_s: float, versions: tuple[str, ...] = VERSIONS) -> Result:
+    """The whole rollback of the newest version; with more VERSIONS, ``--to`` the oldest:
+    every newer version is withdrawn."""
     secret = pyotp.random_base32()
-    with site(latency_s, secret) as wh, FakeGitHub(latency_s=latency_s) as gh:
-        for i, v in enumerate(VERSIONS):
+    bad, to = versions[-1], (versions[0] if versions != VERSIONS else None)
+    with site(latency_s, secret, versions) as wh, FakeGitHub(latency_s=latency_s) as gh:
+        for i, v in enumerate(versions):
             sha = gh.add_commit(f"Release {v}")
             gh.add_tag(f"v{v}", sha, annotated=True, message=f"Release {v}")
-            gh.add_release(f"v{v}", f"v{v}", body=v, latest=i == len(VERSIONS) - 1)
+            gh.add_release(f"v{v}", f"v{v}", body=v, latest=i == len(versions) - 1)
         for name in ("release", "critical"):
             gh.add_label(name)
         gh.clear_log()
@@ -88,13 +97,14 @@ def unrelease_yank(latency_s: float) -> Result:
             pypi_creds=PypiCredentials(USER, PASSWORD, secret),
         )
         forge = GitHubForge(gh.full_name, gh.token, gh.api_url)
-        engine = Engine(Options(PKG, "1.2.0", "benchmark"), index, forge)
+        engine = Engine(Options(PKG, bad, "benchmark", to=to), index, forge)
         plan = engine.plan()
         engine.preflight(plan)
         outcome = engine.run(plan)
         seconds = perf_counter() - start
         assert outcome.exit_code == 0, [s.to_json() for s in outcome.steps]
-        assert wh.release_state(PKG, "1.2.0")["yanked"]
+        for v in versions[1:] if to else (bad,):
+            assert wh.release_state(PKG, v)["yanked"], v
         return Result(seconds, [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests])
 
 
@@ -135,14 +145,16 @@ def unrelease_index_only(latency_s: float) -> Result:
         return Result(seconds, [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests])
 
 
-def pypi_cleanup_delete(latency_s: float) -> Result:
+def pypi_cleanup_delete(latency_s: float, versions: tuple[str, ...] = VERSIONS) -> Result:
     import pypi_cleanup  # type: ignore[import-untyped]
 
     secret = pyotp.random_base32()
     paused: list[float] = []
-    with site(latency_s, secret) as wh:
+    doomed = versions[-1:] if versions == VERSIONS else versions[1:]
+    pattern = "^(" + "|".join(v.replace(".", r"\.") for v in doomed) + ")$"
+    with site(latency_s, secret, versions) as wh:
         argv = ["pypi-cleanup", "-t", wh.url, "-u", USER, "-p", PKG]
-        argv += ["-r", r"^1\.2\.0$", "--do-it", "-y"]
+        argv += ["-r", pattern, "--do-it", "-y"]
         env = {**os.environ, "PYPI_CLEANUP_PASSWORD": PASSWORD}
         with (
             mock.patch.object(sys, "argv", argv),
@@ -157,7 +169,8 @@ def pypi_cleanup_delete(latency_s: float) -> Result:
             seconds = perf_counter() - start
             logging.disable(logging.NOTSET)
         assert not code, f"pypi-cleanup exited {code}"
-        assert wh.release_state(PKG, "1.2.0")["deleted"]
+        for v in doomed:
+            assert wh.release_state(PKG, v)["deleted"], v
         return Result(seconds, [f"{m} {p.split('?')[0]}" for m, p, _ in wh.requests], sum(paused))
 
 
@@ -190,6 +203,11 @@ def main() -> None:
         print("\npypi-cleanup is not installed: pip install pypi-cleanup==0.1.12")
         return
     report("pypi-cleanup 0.1.12 (delete one release; no verification)", theirs)
+    print(f"\nfive versions withdrawn ({MANY[1]}..{MANY[-1]}), cold session")
+    ours = [unrelease_yank(latency, MANY) for _ in range(args.runs)]
+    report("unrelease rollback --to 1.0.0: the whole rollback (GitHub work too)", ours)
+    theirs = [pypi_cleanup_delete(latency, MANY) for _ in range(args.runs)]
+    report("pypi-cleanup 0.1.12 (delete five releases; no verification)", theirs)
 
 
 if __name__ == "__main__":

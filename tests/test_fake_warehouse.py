@@ -119,7 +119,9 @@ class Browser:
     ) -> requests.Response:
         form = find_form(html, *names)
         action = urljoin(self.url(path), form["action"] or path)
-        return self.post(action, {**form["fields"], **values})
+        # A person ticks every acknowledgment box of the form (a browser sends "on").
+        ticked = {k: "on" for k in form["fields"] if k.startswith("acknowledge_")}
+        return self.post(action, {**form["fields"], **ticked, **values})
 
     def flash(self) -> list[tuple[str, str]]:
         parser = _Flash()

@@ -101,6 +101,16 @@ DELETION_DISABLED = (
     "See https://pypi.org/help#admin-intervention for details."
 )
 QUARANTINED = "This release is in quarantine and cannot be modified."
+# warehouse.utils.project: the checkboxes each delete form carries and its view enforces.
+DELETE_RELEASE_ACKNOWLEDGMENTS = (
+    "acknowledge_delete_files",
+    "acknowledge_install_break",
+    "acknowledge_no_reupload",
+    "acknowledge_irreversible",
+    "acknowledge_admins_cannot_undo",
+)
+DELETE_FILE_ACKNOWLEDGMENTS = ("acknowledge_file_only", "acknowledge_irreversible")
+NOT_ACKNOWLEDGED = "Could not delete {what} - acknowledge all of the consequences to continue"
 NEEDS_2FA = "Two-factor authentication must be enabled on your account to perform this action."
 
 _SITES = {
@@ -496,10 +506,12 @@ class FakeWarehouse:
     """A fake pypi.org (or test.pypi.org with ``host_name="testpypi"``) on 127.0.0.1.
 
     Seeding: ``add_user``, ``add_project``, ``add_release``, ``add_upload_token``,
-    ``set_known_ip``, ``issue_remember_device``; admin switches ``quarantine`` and
-    ``deletion_disabled`` (sets of project names). Faults: ``fail``; slowness: ``latency_s``;
-    CDN staleness: ``stale_reads``. Inspection: ``release_state``, ``journal``, ``emails``,
-    ``requests`` / ``count`` / ``clear_log``, ``user_agents``, ``session_user``.
+    ``set_known_ip``, ``issue_remember_device``; admin switches ``quarantine``, ``archived``
+    (PEP 792 status, shown by the simple and JSON APIs) and ``deletion_disabled`` (sets of
+    project names); ``acknowledgments``: the boxes each delete form carries and requires.
+    Faults: ``fail``; slowness: ``latency_s``; CDN staleness: ``stale_reads``. Inspection:
+    ``release_state``, ``journal``, ``emails``, ``requests`` / ``count`` / ``clear_log``,
+    ``posted`` (the forms POSTed), ``user_agents``, ``session_user``.
     """
 
     def __init__(
@@ -517,7 +529,16 @@ class FakeWarehouse:
         self.help_url = _SITES[host_name]["help"]
         self.markup = _Markup(host_name)
         self.quarantine: set[str] = set()
+        self.archived: set[str] = set()  # PEP 792 "archived" (owners may still manage)
+        self.json_project_status = True  # the JSON API shows "project-status" too
         self.deletion_disabled: set[str] = set()
+        # The acknowledgment boxes each delete form renders and its view requires (tests may
+        # change them, as warehouse does from time to time).
+        self.acknowledgments: dict[str, tuple[str, ...]] = {
+            "release": DELETE_RELEASE_ACKNOWLEDGMENTS,
+            "file": DELETE_FILE_ACKNOWLEDGMENTS,
+        }
+        self.posted: list[tuple[str, dict[str, str]]] = []  # (path, form) of each form POST
         self.stale_reads = 0
         self.latency_s = 0.0
         self.emails: list[dict[str, Any]] = []
@@ -697,6 +718,7 @@ class FakeWarehouse:
         with self._lock:
             self.requests.clear()
             self.user_agents.clear()
+            self.posted.clear()
 
     # ------------------------------------------------------------------ inspection
     def release_state(self, project: str, version: str) -> dict[str, Any]:
@@ -742,6 +764,16 @@ class FakeWarehouse:
     def _in_quarantine(self, proj: _Project, quarantine: set[str] | None = None) -> bool:
         names = self.quarantine if quarantine is None else quarantine
         return proj.normalized in {canonicalize_name(n) for n in names}
+
+    def _status(self, proj: _Project, quarantine: set[str] | None = None) -> str:
+        """The project's PEP 792 status, as the read APIs show it."""
+        if self._in_quarantine(proj, quarantine):
+            return "quarantined"
+        return (
+            "archived"
+            if proj.normalized in {canonicalize_name(n) for n in self.archived}
+            else "active"
+        )
 
     def _deletion_disabled(self, proj: _Project) -> bool:
         return proj.normalized in {canonicalize_name(n) for n in self.deletion_disabled}
@@ -1015,6 +1047,8 @@ class FakeWarehouse:
                 ctx.form = {}
         with self._lock:
             self.user_agents.append(headers.get("User-Agent"))
+            if ctx.form:
+                self.posted.append((ctx.path, dict(ctx.form)))
             try:
                 resp = self._fault(method, raw_path)
                 if resp is None:
@@ -1634,12 +1668,27 @@ class FakeWarehouse:
         )
         return self._redirect(self._releases_path(proj))
 
+    def _acknowledged(self, ctx: _Ctx, form: str) -> bool:
+        """Every box of FORM's set sent checked (a browser sends ``on``)."""
+        return all(ctx.form.get(name) == "on" for name in self.acknowledgments[form])
+
+    def _ack_boxes(self, form: str) -> str:
+        """The form's acknowledgment checkboxes, as a browser renders them (no value: ``on``)."""
+        return "\n".join(
+            f'<label class="checkbox-list__label"><input class="checkbox-list__input" '
+            f'type="checkbox" name="{name}" data-confirm-target="checkbox"> '
+            f"{escape(name.removeprefix('acknowledge_').replace('_', ' '))}</label>"
+            for name in self.acknowledgments[form]
+        )
+
     def _delete_release(self, ctx: _Ctx, user: _User, proj: _Project, rel: _Release) -> _Resp:
         if self._deletion_disabled(proj):
             return self._back(ctx, proj, rel, DELETION_DISABLED)
         version = ctx.form["confirm_delete_version"]
         if not version:
             return self._back(ctx, proj, rel, "Confirm the request")
+        if not self._acknowledged(ctx, "release"):
+            return self._back(ctx, proj, rel, NOT_ACKNOWLEDGED.format(what="release"))
         if version != rel.version:
             return self._back(
                 ctx,
@@ -1670,6 +1719,8 @@ class FakeWarehouse:
         project_name = ctx.form["confirm_project_name"]
         if not project_name:
             return self._back(ctx, proj, rel, "Confirm the request")
+        if not self._acknowledged(ctx, "file"):
+            return self._back(ctx, proj, rel, NOT_ACKNOWLEDGED.format(what="file"))
         target = next((f for f in rel.files if f.id == ctx.form.get("file_id")), None)
         if target is None:
             return self._back(ctx, proj, rel, "Could not find file")
@@ -1754,6 +1805,7 @@ class FakeWarehouse:
                         'data-action="input->confirm#check" data-confirm-target="checkbox"> '
                         "I understand that I will not be able to undo this.</li></ul>",
                         f'<div class="form-group">{m.hidden("file_id", f.id)}</div>',
+                        self._ack_boxes("file"),
                     ]
                 )
                 form = self._confirm_modal(
@@ -1837,6 +1889,7 @@ class FakeWarehouse:
                         expected=rel.version,
                         label="Version",
                         action=action,
+                        extra=self._ack_boxes("release"),
                     ),
                     danger=True,
                 )
@@ -1962,6 +2015,8 @@ class FakeWarehouse:
             "last_serial": proj.last_serial,
             "ownership": {"roles": roles, "organization": None},
         }
+        if self.json_project_status:
+            data["project-status"] = {"status": self._status(proj, quarantine)}
         if all_releases:
             data["releases"] = releases
         return data
@@ -2061,7 +2116,7 @@ class FakeWarehouse:
             }
             for r, f in pairs
         ]
-        status = "quarantined" if quarantined else "active"
+        status = self._status(proj, quarantine)
         ctype = _accepts(ctx.headers.get("Accept"), (MIME_HTML, MIME_SIMPLE_HTML, MIME_SIMPLE_JSON))
         if ctype == MIME_SIMPLE_JSON:
             data = {

@@ -11,7 +11,7 @@ import requests
 from unrelease import secrets
 from unrelease.clock import Clock
 from unrelease.errors import AuthError, BadInput
-from unrelease.http import make_session
+from unrelease.http import make_session, why
 from unrelease.indexes.base import Capabilities, Index
 from unrelease.indexes.devpi import DevpiIndex
 from unrelease.indexes.pypiserver import PypiserverIndex
@@ -82,6 +82,8 @@ def open_index(
     if name in SITES:
         return _warehouse(SITES[name], pypi_auth, pypi_creds, clock)
     base, url_auth = _split_credentials(url.strip())
+    if url_auth is not None:
+        secrets.register(url_auth[1])
     auth = auth or url_auth
     if auth is not None:
         secrets.register(auth[1])
@@ -122,8 +124,7 @@ def _probe(base: str, session: requests.Session, warehouse: Callable[[], Warehou
             target, headers={"Accept": "application/json"}, params={"no_projects": ""}
         )
     except requests.RequestException as exc:
-        reason = "connection refused" if isinstance(exc, requests.ConnectionError) else "no answer"
-        raise BadInput(f"cannot reach the index at {base}: {reason}") from None
+        raise BadInput(f"cannot reach the index at {base}: {why(exc)}") from None
     if resp.status_code in (401, 403):
         raise AuthError(
             f"the index at {base} refused to tell what it is: HTTP {resp.status_code}",

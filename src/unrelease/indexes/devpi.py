@@ -9,6 +9,7 @@ yanking (PEP 592).
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -17,8 +18,10 @@ import requests
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from unrelease import secrets
 from unrelease.errors import AuthError, BadInput, NotFound, Refused, ServiceError
-from unrelease.indexes.base import Capabilities, Index
+from unrelease.indexes.base import Capabilities, Index, Project
+from unrelease.indexes.identify import kind_from_answer, wrong_kind
 from unrelease.indexes.simple import (
     file_version,
     parse_version,
@@ -93,6 +96,48 @@ class DevpiIndex(Index):
     )
     probe_note: str | None = None
 
+    def __init__(self, url: str, session: requests.Session) -> None:
+        super().__init__(url, session)
+        # devpi checks a password with argon2 on every request that carries one (about a
+        # tenth of a second each): reads go anonymous, and the first write logs in once for
+        # a token that is cheap to check.
+        self.session.auth = None
+        self._logged_in = False
+
+    def _login(self) -> None:
+        """``POST /+login`` once; from then on every request carries ``X-Devpi-Auth``."""
+        if self._logged_in:
+            return
+        if self.credentials is None:
+            raise AuthError(f"no credentials for devpi at {safe_url(self.url)}", hint=_AUTH_HINT)
+        user, password = self.credentials
+        resp = self.session.post(
+            urljoin(self.url, "../../+login"),
+            json={"user": user, "password": password},
+            headers=_JSON,
+            allow_redirects=False,
+        )
+        if resp.status_code in (401, 403):
+            raise AuthError(
+                f"devpi at {safe_url(self.url)} did not accept the credentials of {user}",
+                hint=_AUTH_HINT,
+            )
+        if resp.status_code != 200:
+            self._check_kind(resp)
+        raise_for_status(resp, f"logging in to devpi at {safe_url(self.url)}")
+        try:
+            token = resp.json()["result"]["password"]
+        except (ValueError, KeyError, TypeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            self._check_kind(resp)
+            raise ServiceError(f"devpi at {safe_url(self.url)} gave no login token")
+        header = base64.b64encode(f"{user}:{token}".encode()).decode()
+        secrets.register(token)
+        secrets.register(header)
+        self.session.headers["X-Devpi-Auth"] = header
+        self._logged_in = True
+
     @property
     def simple_url(self) -> str:
         return urljoin(self.url, "+simple/")
@@ -106,6 +151,12 @@ class DevpiIndex(Index):
     def _project_json(self, package: str) -> dict[str, Any]:
         url = urljoin(self.url, canonicalize_name(package))
         resp = self.session.get(url, headers=_JSON)
+        if resp.status_code in (401, 403) and self.credentials and not self._logged_in:
+            self._login()  # an index that hides its files from anonymous readers
+            resp = self.session.get(url, headers=_JSON)
+        if resp.status_code == 404 and kind_from_answer(resp) is None:
+            # devpi's own 404s carry its headers: this server is something else.
+            self._check_kind(resp)
         raise_for_status(
             resp,
             f"reading {safe_url(url)}",
@@ -115,16 +166,27 @@ class DevpiIndex(Index):
         try:
             data = resp.json()
         except ValueError:
+            self._check_kind(resp)
             raise ServiceError(f"devpi answered no JSON at {safe_url(url)}") from None
         result = data.get("result") if isinstance(data, dict) else None
         if not isinstance(result, dict):
+            self._check_kind(resp)
             raise ServiceError(f"unexpected devpi answer at {safe_url(url)}")
         return result
 
-    def _versions(self, package: str) -> dict[Version, tuple[str, list[DistFile]]]:
+    def _check_kind(self, resp: requests.Response | None = None) -> None:
+        """Raise BadInput when the server is plainly not devpi (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session, resp)
+        if mismatch is not None:
+            raise mismatch
+
+    def _versions(
+        self, package: str, data: dict[str, Any] | None = None
+    ) -> dict[Version, tuple[str, list[DistFile]]]:
         """Parsed version → (devpi's own spelling, files); versions with no files left out."""
         out: dict[Version, tuple[str, list[DistFile]]] = {}
-        for raw, verdata in self._project_json(package).items():
+        data = self._project_json(package) if data is None else data
+        for raw, verdata in data.items():
             try:
                 version = Version(raw)
             except InvalidVersion:
@@ -134,28 +196,23 @@ class DevpiIndex(Index):
                 out[version] = (raw, files)
         return out
 
+    def project(self, package: str) -> Project:
+        """The name as registered on devpi (each version's ``name``); devpi has no PEP 792
+        status for its own stages: active."""
+        data = self._project_json(package)
+        versions = self._versions(package, data)
+        names = [v["name"] for v in data.values() if isinstance(v, dict) and v.get("name")]
+        name = next((n for n in names if isinstance(n, str)), package)
+        releases = [Release(str(v), tuple(versions[v][1])) for v in sorted(versions)]
+        return Project(name=name, releases=releases)
+
     def releases(self, package: str) -> list[Release]:
-        versions = self._versions(package)
-        return [Release(version=str(v), files=tuple(versions[v][1])) for v in sorted(versions)]
+        return self.project(package).releases
 
     def check_auth(self, package: str | None = None, version: str | None = None) -> None:
-        """Raise AuthError unless devpi accepts our credentials, changing nothing.
-
-        devpi answers reads without checking credentials; ``+api`` tells how it took them.
-        """
-        user = self.session.auth[0] if isinstance(self.session.auth, tuple) else None
-        resp = self.session.get(urljoin(self.url, "+api"), headers=_JSON)
-        raise_for_status(resp, f"checking credentials on {safe_url(self.url)}")
-        try:
-            status = resp.json()["result"]["authstatus"]
-        except (ValueError, KeyError, TypeError):
-            raise ServiceError(f"devpi gave no authstatus at {safe_url(self.url)}") from None
-        if user is None or not isinstance(status, list) or status[:2] != ["ok", user]:
-            state = status[0] if isinstance(status, list) and status else "unknown"
-            raise AuthError(
-                f"devpi at {safe_url(self.url)} did not accept the credentials ({state})",
-                hint=_AUTH_HINT,
-            )
+        """Raise AuthError unless devpi accepts our credentials, changing nothing: the login
+        the writes need anyway (one request, once)."""
+        self._login()
 
     # --- writes ----------------------------------------------------------------------------
     def _check_delete(self, resp: requests.Response, what: str, not_found: str) -> None:
@@ -177,6 +234,8 @@ class DevpiIndex(Index):
             raise NotFound(f"{package} {version} is not on the index")
         raw = found[0]
         url = urljoin(self.url, f"{canonicalize_name(package)}/{raw}")
+        if self.credentials is not None:
+            self._login()
         resp = self.session.delete(
             url, params={"force": ""} if force else None, headers=_JSON, allow_redirects=False
         )
@@ -198,6 +257,8 @@ class DevpiIndex(Index):
         if not (path.startswith(own.path + "+f/") or path.startswith(own.path + "+e/")):
             raise Refused(f"{file.filename} is not stored on {self._stage}; nothing was deleted")
         url = urlunsplit((own.scheme, own.netloc, path, "", ""))
+        if self.credentials is not None:
+            self._login()
         resp = self.session.delete(
             url, params={"force": ""} if force else None, headers=_JSON, allow_redirects=False
         )
@@ -208,4 +269,6 @@ class DevpiIndex(Index):
         )
 
     def upload(self, path: Path) -> None:
+        if self.credentials is not None:
+            self._login()
         upload_file(self, path, auth_hint=_AUTH_HINT)

@@ -16,11 +16,18 @@ _VOID = frozenset(
 class Form:
     action: str
     method: str
-    fields: dict[str, str] = field(default_factory=dict)  # every named input, its value
+    fields: dict[str, str] = field(default_factory=dict)  # what a browser sends as is
     text: str = ""  # the visible text inside the form, whitespace collapsed
+    # Every named checkbox with the value a browser sends when it is checked. An unchecked box
+    # is not sent at all, so it is here and not in ``fields``.
+    checkboxes: dict[str, str] = field(default_factory=dict)
 
     def has(self, *names: str) -> bool:
-        return all(n in self.fields for n in names)
+        return all(n in self.fields or n in self.checkboxes for n in names)
+
+    def checked(self, prefix: str) -> dict[str, str]:
+        """Each of this form's checkboxes whose name starts with PREFIX, checked."""
+        return {n: v for n, v in self.checkboxes.items() if n.startswith(prefix)}
 
 
 @dataclass
@@ -96,9 +103,14 @@ def forms(html: str) -> list[Form]:
                 continue
             if el.tag == "input":
                 kind = el.attrs.get("type", "text").lower()
-                if kind in ("checkbox", "radio"):
-                    checked = "checked" in el.attrs
-                    form.fields[name] = el.attrs.get("value", "on") if checked else ""
+                if kind == "checkbox":
+                    form.checkboxes[name] = el.attrs.get("value") or "on"
+                    if "checked" in el.attrs:
+                        form.fields[name] = form.checkboxes[name]
+                    continue
+                if kind == "radio":
+                    if "checked" in el.attrs:
+                        form.fields[name] = el.attrs.get("value") or "on"
                     continue
                 form.fields[name] = el.attrs.get("value", "")
             elif el.tag in ("textarea", "select", "button"):

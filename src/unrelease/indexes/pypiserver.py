@@ -10,13 +10,17 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin
 
+import requests
+from packaging.utils import canonicalize_name
+
 from unrelease.errors import NotFound, ServiceError
-from unrelease.indexes.base import Capabilities, Index
+from unrelease.indexes.base import Capabilities, Index, Project
+from unrelease.indexes.identify import wrong_kind
 from unrelease.indexes.simple import (
     group_releases,
     parse_version,
     raise_for_status,
-    read_project_page,
+    read_project_status,
     safe_url,
 )
 from unrelease.indexes.upload import upload_file
@@ -70,12 +74,30 @@ class PypiserverIndex(Index):
     capabilities = Capabilities(delete_release=True, filename_reusable=True, upload=True)
     probe_note: str | None = None
 
+    def __init__(self, url: str, session: requests.Session) -> None:
+        super().__init__(url, session)
+        # The last read of each package (canonical name), so that a delete planned from it
+        # does not read the page again; any write forgets it.
+        self._last_read: dict[str, list[Release]] = {}
+
     @property
     def simple_url(self) -> str:
         return urljoin(self.url, "simple/")
 
+    def project(self, package: str) -> Project:
+        """pypiserver keeps no display name (the name is as given) and no status but active,
+        unless its page carries a PEP 792 marker."""
+        try:
+            files, (status, reason) = read_project_status(self.session, self.simple_url, package)
+        except NotFound:
+            self._check_kind()
+            raise
+        releases = group_releases(files)
+        self._last_read[canonicalize_name(package)] = releases
+        return Project(package, releases, status or "active", reason)
+
     def releases(self, package: str) -> list[Release]:
-        return group_releases(read_project_page(self.session, self.simple_url, package))
+        return self.project(package).releases
 
     def check_auth(self, package: str | None = None, version: str | None = None) -> None:
         """Raise AuthError unless our credentials may remove packages, changing nothing.
@@ -90,14 +112,23 @@ class PypiserverIndex(Index):
         )
         if resp.status_code == 404:
             return
+        if resp.status_code not in (401, 403):
+            self._check_kind(resp)
         raise_for_status(resp, f"checking credentials on {safe_url(self.url)}", auth_hint=_HINT)
         raise ServiceError(
             f"checking credentials on {safe_url(self.url)}: unexpected HTTP {resp.status_code}"
         )
 
+    def _check_kind(self, resp: requests.Response | None = None) -> None:
+        """Raise BadInput when the server is plainly not pypiserver (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session, resp)
+        if mismatch is not None:
+            raise mismatch
+
     def _find(self, package: str, version: str) -> Release:
         wanted = parse_version(version)
-        for release in self.releases(package):
+        known = self._last_read.pop(canonicalize_name(package), None)
+        for release in self.releases(package) if known is None else known:
             if parse_version(release.version) == wanted:
                 return release
         raise NotFound(f"{package} {version} is not on the index")
@@ -115,6 +146,8 @@ class PypiserverIndex(Index):
                 data={":action": "remove_pkg", "name": name, "version": file_version},
                 allow_redirects=False,
             )
+            if resp.status_code >= 300 and resp.status_code not in (401, 403, 404):
+                self._check_kind(resp)
             raise_for_status(
                 resp,
                 f"deleting {package} {version} on {safe_url(self.url)}",
@@ -123,4 +156,5 @@ class PypiserverIndex(Index):
             )
 
     def upload(self, path: Path) -> None:
+        self._last_read.clear()
         upload_file(self, path, auth_hint=_HINT)

@@ -113,6 +113,7 @@ class _AnchorParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.base: str | None = None
+        self.meta: dict[str, str] = {}  # <meta name=... content=...>, first of each name
         self.anchors: list[tuple[dict[str, str | None], str]] = []
         self._current: dict[str, str | None] | None = None
         self._text: list[str] = []
@@ -120,6 +121,11 @@ class _AnchorParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "base" and self.base is None:
             self.base = dict(attrs).get("href")
+        elif tag == "meta":
+            found = dict(attrs)
+            name, content = found.get("name"), found.get("content")
+            if name and content is not None:
+                self.meta.setdefault(name.lower(), content)
         elif tag == "a":
             self._current = dict(attrs)
             self._text = []
@@ -141,6 +147,10 @@ def _sha256_from_fragment(fragment: str) -> str | None:
 
 def parse_html(text: str, page_url: str) -> list[DistFile]:
     """The files of a PEP 503 project page (with PEP 592 ``data-yanked``)."""
+    return _parse_html(text, page_url)[0]
+
+
+def _parse_html(text: str, page_url: str) -> tuple[list[DistFile], dict[str, str]]:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
@@ -163,7 +173,29 @@ def parse_html(text: str, page_url: str) -> list[DistFile]:
                 yanked_reason=reason if yanked else None,
             )
         )
-    return files
+    return files, parser.meta
+
+
+# --- PEP 792 project status ---------------------------------------------------------------------
+def status_from_json(value: Any) -> tuple[str | None, str | None]:
+    """(status, reason) of a ``project-status`` value: ``{"status": ...}`` (warehouse) or
+    ``{"state": ...}`` (the PEP's prose), or a bare string; (None, None) when absent."""
+    if isinstance(value, str) and value.strip():
+        return value.strip().lower(), None
+    if not isinstance(value, dict):
+        return None, None
+    status = value.get("status", value.get("state"))
+    reason = value.get("reason")
+    if not isinstance(status, str) or not status.strip():
+        return None, None
+    return status.strip().lower(), reason if isinstance(reason, str) and reason else None
+
+
+def status_from_meta(meta: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(status, reason) from a PEP 503 page's ``pypi:project-status`` meta tags."""
+    status = meta.get("pypi:project-status", "").strip().lower() or None
+    reason = meta.get("pypi:project-status-reason", "").strip() or None
+    return status, reason if status else None
 
 
 # --- PEP 691 JSON -------------------------------------------------------------------------------
@@ -199,6 +231,13 @@ def parse_json(data: Mapping[str, Any], page_url: str) -> list[DistFile]:
 # --- one page, either format --------------------------------------------------------------------
 def parse_page(resp: requests.Response) -> list[DistFile]:
     """The files of a simple project page, in whichever format the server answered."""
+    return parse_page_status(resp)[0]
+
+
+def parse_page_status(
+    resp: requests.Response,
+) -> tuple[list[DistFile], tuple[str | None, str | None]]:
+    """The files of a simple project page and its PEP 792 (status, reason), either format."""
     content_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if content_type == SIMPLE_JSON or content_type == "application/json":
         try:
@@ -207,15 +246,23 @@ def parse_page(resp: requests.Response) -> list[DistFile]:
             raise ServiceError(f"invalid JSON from {safe_url(resp.url)}") from None
         if not isinstance(data, dict):
             raise ServiceError(f"unexpected JSON from {safe_url(resp.url)}")
-        return parse_json(data, resp.url)
-    return parse_html(resp.text, resp.url)
+        return parse_json(data, resp.url), status_from_json(data.get("project-status"))
+    files, meta = _parse_html(resp.text, resp.url)
+    return files, status_from_meta(meta)
 
 
 def read_project_page(session: requests.Session, simple_root: str, package: str) -> list[DistFile]:
     """GET the project's simple page under SIMPLE_ROOT; 404 means the package is not there."""
+    return read_project_status(session, simple_root, package)[0]
+
+
+def read_project_status(
+    session: requests.Session, simple_root: str, package: str
+) -> tuple[list[DistFile], tuple[str | None, str | None]]:
+    """The project's simple page under SIMPLE_ROOT: its files and PEP 792 (status, reason)."""
     url = urljoin(simple_root, canonicalize_name(package) + "/")
     resp = session.get(url, headers={"Accept": SIMPLE_ACCEPT})
     raise_for_status(
         resp, f"reading {safe_url(url)}", not_found=f"package {package} is not on the index"
     )
-    return parse_page(resp)
+    return parse_page_status(resp)

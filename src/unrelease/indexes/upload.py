@@ -25,6 +25,7 @@ from packaging.utils import (
 )
 
 from unrelease.errors import BadInput, Refused, ServiceError
+from unrelease.http import why
 from unrelease.indexes.base import Index, sha256_of
 from unrelease.indexes.simple import raise_for_status, safe_url
 
@@ -133,7 +134,7 @@ def upload_file(index: Index, path: Path, *, auth_hint: str = "") -> None:
                 timeout=120,
             )
     except requests.RequestException as exc:
-        raise ServiceError(f"uploading {path.name} to {where}: {type(exc).__name__}") from None
+        raise ServiceError(f"uploading {path.name} to {where}: {why(exc)}") from None
     if resp.status_code == 409:
         package = dict(fields)["name"]
         digest = sha256_of(path)

@@ -19,8 +19,9 @@ from packaging.version import InvalidVersion, Version
 from unrelease.clock import Clock, SystemClock
 from unrelease.errors import BadInput, NotFound, Refused, ServiceError
 from unrelease.indexes import html
-from unrelease.indexes.base import Capabilities, Index, ManualStep
-from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status
+from unrelease.indexes.base import Capabilities, Index, ManualStep, Project
+from unrelease.indexes.identify import wrong_kind
+from unrelease.indexes.simple import SIMPLE_JSON, raise_for_status, status_from_json
 from unrelease.indexes.warehouse_session import PypiCredentials, WebSession
 from unrelease.model import DistFile, Release
 
@@ -28,6 +29,33 @@ SITES = {"pypi": "https://pypi.org/", "testpypi": "https://test.pypi.org/"}
 AUTH_MODES = ("auto", "session", "manual")
 FRESH_WAIT_S = 60.0  # how long a read waits for the JSON API to show our own change
 POLL_S = 5.0
+# Warehouse refuses a delete unless each of its form's acknowledgment boxes comes checked; the
+# set differs per form and changes over time, so it is read from the one form being posted.
+ACKNOWLEDGE = "acknowledge_"
+
+
+def _row_form(
+    field: str, release_path: str | None
+) -> Callable[[list[html.Form]], html.Form | None]:
+    """Picks the first form with FIELD; with RELEASE_PATH, the one posting to that release
+    (a releases list has one row of forms per release)."""
+
+    def pick(forms: list[html.Form]) -> html.Form | None:
+        return next(
+            (
+                f
+                for f in forms
+                if f.has(field)
+                and (
+                    release_path is None
+                    or unquote(urlsplit(f.action).path).rstrip("/")
+                    == unquote(release_path).rstrip("/")
+                )
+            ),
+            None,
+        )
+
+    return pick
 
 
 class WarehouseIndex(Index):
@@ -80,7 +108,6 @@ class WarehouseIndex(Index):
             f"{self.url}pypi/{quote(name)}/json", headers={"Accept": "application/json"}
         )
         if resp.status_code == 404:
-            self._why_missing(package)
             raise NotFound(f"{package} is not on {self.url}")
         raise_for_status(resp, f"reading {package} from {self.url}")
         try:
@@ -90,18 +117,28 @@ class WarehouseIndex(Index):
             raise ServiceError(f"{self.url} answered unreadable JSON for {package}") from None
         return data, serial
 
-    def _why_missing(self, package: str) -> None:
-        """The JSON API hides a quarantined project; the simple API tells its status
-        (PEP 792). Raise Refused for that, so nobody is told the package does not exist."""
+    def _simple_status(self, package: str) -> tuple[str | None, str | None]:
+        """(status, reason) from the PEP 691 page (PEP 792), or (None, None) when it has none."""
         resp = self.session.get(
             f"{self.url}simple/{quote(canonicalize_name(package))}/",
             headers={"Accept": SIMPLE_JSON},
         )
+        if resp.status_code != 200:
+            return None, None
         try:
-            status = (resp.json().get("project-status") or {}).get("status")
+            return status_from_json(resp.json().get("project-status"))
         except (ValueError, AttributeError):
-            return
-        if resp.status_code == 200 and status == "quarantined":
+            return None, None
+
+    def _check_kind(self) -> None:
+        """Raise BadInput when the server is plainly not warehouse (a wrong --index-kind)."""
+        mismatch = wrong_kind(self.kind, self.url, self.session)
+        if mismatch is not None:
+            raise mismatch
+
+    def _refuse_quarantined(self, package: str, status: str | None) -> None:
+        """The JSON API hides a quarantined project: say so rather than that it is missing."""
+        if status == "quarantined":
             raise Refused(
                 f"{self.url} holds {package} in quarantine: installers see none of its files "
                 "now, and no release of it can be changed",
@@ -112,6 +149,39 @@ class WarehouseIndex(Index):
     def releases(self, package: str) -> list[Release]:
         """Every version with its files, from ``/pypi/<name>/json``. After our own write the
         read waits (bounded) until the API shows it: PyPI's CDN may answer stale for a while."""
+        try:
+            data = self._fresh(package)
+        except NotFound:
+            self._refuse_quarantined(package, self._simple_status(package)[0])
+            self._check_kind()
+            raise
+        return self._parse(package, data)
+
+    def project(self, package: str) -> Project:
+        """Display name (``info.name``), PEP 792 status and releases: one read of the JSON API
+        when it carries ``project-status``, else the PEP 691 page tells the status; a
+        quarantined project (hidden from the JSON API) comes with no releases."""
+        try:
+            data = self._fresh(package)
+        except NotFound:
+            status, reason = self._simple_status(package)
+            if status in (None, "active"):
+                self._check_kind()
+                raise
+            name = self._names.get(canonicalize_name(package), package)
+            return Project(name, [], status or "active", reason)
+        releases = self._parse(package, data)
+        info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+        marker = data.get("project-status", info.get("project-status", info.get("project_status")))
+        status, reason = status_from_json(marker)
+        if status is None:
+            status, reason = self._simple_status(package)
+        shown = info.get("name")
+        name = shown if isinstance(shown, str) and shown else package
+        return Project(name, releases, status or "active", reason)
+
+    def _fresh(self, package: str) -> dict[str, Any]:
+        """The JSON API's answer, once it shows at least our last write (bounded wait)."""
         data, serial = self._read(package)
         deadline = self.clock.time() + FRESH_WAIT_S
         while serial < self._min_serial and self.clock.time() < deadline:
@@ -124,7 +194,7 @@ class WarehouseIndex(Index):
                 hint="its cache should catch up within minutes; rerun to verify",
             )
         self.serial = max(self.serial, serial)
-        return self._parse(package, data)
+        return data
 
     def _parse(self, package: str, data: dict[str, Any]) -> list[Release]:
         canonical = canonicalize_name(package)
@@ -197,10 +267,10 @@ class WarehouseIndex(Index):
         """Find the form (on the release's page, or ON_LIST the project's releases list) and
         post it. False when the page has no such form (the change is there already)."""
         web = self._session()
-        path = self.manage_path(package, version)
+        release = path = self.manage_path(package, version)
         if on_list:
             path = path.split("/release/")[0] + "/releases/"
-        page = web.manage_page(path)
+        page = web.manage_page(path, fresh_for=release)
         form = pick(html.forms(page))
         if form is None:
             if "quarantine" in html.page_text(page).lower():
@@ -217,41 +287,41 @@ class WarehouseIndex(Index):
         return True
 
     def yank(self, package: str, version: str, reason: str) -> None:
+        """Yank from the release's page when it was read already (the preflight reads the
+        first one), else from the releases list: one read serves every release on it."""
         _, stored = self._stored(package, version)
-        done = self._act(
-            package,
-            version,
-            lambda fs: next((f for f in fs if f.has("confirm_yank_version")), None),
-            lambda f: {"confirm_yank_version": stored, "yanked_reason": reason},
-            f"Yanked release '{stored}'",
-        )
-        if not done and html.find_form(self._last_page, "confirm_delete_version") is None:
-            # Warehouse hides the yank form only when the release is yanked; the release's
-            # delete form shows the page is the release's own.
-            raise ServiceError(f"the management page of {package} {version} has no yank form")
+        release_path = self.manage_path(package, version)
+        for on_list in (True, False) if not self._session().has_page(release_path) else (False,):
+            done = self._act(
+                package,
+                version,
+                _row_form("confirm_yank_version", release_path if on_list else None),
+                lambda f: {"confirm_yank_version": stored, "yanked_reason": reason},
+                f"Yanked release '{stored}'",
+                on_list=on_list,
+            )
+            if done:
+                return
+            if on_list and _row_form("confirm_unyank_version", release_path)(
+                html.forms(self._last_page)
+            ):
+                return  # the list offers to un-yank it: it is yanked
+            if not on_list and html.find_form(self._last_page, "confirm_delete_version"):
+                # Warehouse hides the yank form only when the release is yanked; the
+                # release's delete form shows the page is the release's own.
+                return
+            # Not on the list as expected: the release's own page tells (quarantine...).
+        raise ServiceError(f"the management page of {package} {version} has no yank form")
 
     def unyank(self, package: str, version: str) -> None:
         _, stored = self._stored(package, version)
         release_path = self.manage_path(package, version)
-
-        def pick(forms: list[html.Form]) -> html.Form | None:
-            # The releases list holds one un-yank form per yanked release, each posting to
-            # that release's page.
-            return next(
-                (
-                    f
-                    for f in forms
-                    if f.has("confirm_unyank_version")
-                    and unquote(urlsplit(f.action).path).rstrip("/")
-                    == unquote(release_path).rstrip("/")
-                ),
-                None,
-            )
-
+        # The releases list holds one un-yank form per yanked release, each posting to
+        # that release's page.
         done = self._act(
             package,
             version,
-            pick,
+            _row_form("confirm_unyank_version", release_path),
             lambda f: {"confirm_unyank_version": stored},
             f"Un-yanked release '{stored}'",
             on_list=True,
@@ -266,7 +336,7 @@ class WarehouseIndex(Index):
                 package,
                 version,
                 lambda fs: next((f for f in fs if f.has("confirm_delete_version")), None),
-                lambda f: {"confirm_delete_version": stored},
+                lambda f: {**f.checked(ACKNOWLEDGE), "confirm_delete_version": stored},
                 f"Deleted release '{stored}'",
             )
         except NotFound:
@@ -288,7 +358,7 @@ class WarehouseIndex(Index):
             package,
             version,
             pick,
-            lambda f: {"confirm_project_name": name},
+            lambda f: {**f.checked(ACKNOWLEDGE), "confirm_project_name": name},
             f"Deleted file '{file.filename}'",
         )
         if not done:

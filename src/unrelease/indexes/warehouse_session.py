@@ -14,10 +14,8 @@ import json
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 
@@ -25,112 +23,19 @@ from unrelease import secrets
 from unrelease.clock import Clock, SystemClock
 from unrelease.errors import (
     AuthError,
-    BadInput,
     NotFound,
     Refused,
     ServiceError,
     WaitingOnPerson,
 )
 from unrelease.indexes import html
+from unrelease.indexes.pypi_credentials import MANUAL_HINT as MANUAL_HINT
+from unrelease.indexes.pypi_credentials import REMEMBER_PREFIX as REMEMBER_PREFIX
+from unrelease.indexes.pypi_credentials import PypiCredentials as PypiCredentials
+from unrelease.indexes.pypi_credentials import RememberedDevice as RememberedDevice
+from unrelease.indexes.pypi_credentials import check_totp_secret as check_totp_secret
 
 TOTP_STEP = 30
-REMEMBER_PREFIX = "unrelease-rd1."
-MANUAL_HINT = "or do it by hand: --pypi-auth manual prints the link and the text to type"
-
-
-# --- credentials ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RememberedDevice:
-    """The ``remember_device`` cookie, with its expiry when ``unrelease pypi-login`` made it."""
-
-    cookie: str = field(repr=False)
-    expires: float | None = None
-
-    @classmethod
-    def parse(cls, value: str) -> RememberedDevice:
-        value = value.strip()
-        if value.startswith(REMEMBER_PREFIX):
-            stamp, sep, cookie = value[len(REMEMBER_PREFIX) :].partition(".")
-            if sep and stamp.isascii() and stamp.isdigit() and cookie:
-                return cls(cookie=cookie, expires=float(stamp))
-            raise BadInput(
-                "PYPI_REMEMBER_DEVICE is malformed",
-                hint="store the value `unrelease pypi-login` printed, unchanged",
-            )
-        if not value:
-            raise BadInput("PYPI_REMEMBER_DEVICE is empty")
-        return cls(cookie=value)
-
-    def dumps(self) -> str:
-        if self.expires is None:
-            return self.cookie
-        return f"{REMEMBER_PREFIX}{int(self.expires)}.{self.cookie}"
-
-    def expiry_warning(self, now: float) -> str | None:
-        if self.expires is None:
-            return None
-        left = self.expires - now
-        day = datetime.fromtimestamp(self.expires, UTC).date().isoformat()
-        if left <= 0:
-            return (
-                f"PYPI_REMEMBER_DEVICE expired on {day}: PyPI will ask for a TOTP code; "
-                "run `unrelease pypi-login` again and store the new value"
-            )
-        if left <= 7 * 86400:
-            return (
-                f"PYPI_REMEMBER_DEVICE expires on {day} (in {max(1, int(left // 86400))} "
-                "day(s)): run `unrelease pypi-login` and store the new value before then"
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class PypiCredentials:
-    username: str
-    password: str = field(repr=False)
-    totp_secret: str | None = field(default=None, repr=False)
-    remember_device: RememberedDevice | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PypiCredentials | None:
-        """PYPI_USERNAME and PYPI_PASSWORD (both, or neither), PYPI_TOTP_SECRET and
-        PYPI_REMEMBER_DEVICE. Every value is registered as a secret at once."""
-        env = os.environ if env is None else env
-        user = env.get("PYPI_USERNAME", "").strip()
-        password = env.get("PYPI_PASSWORD", "")
-        secret = env.get("PYPI_TOTP_SECRET", "").replace(" ", "") or None
-        remember = env.get("PYPI_REMEMBER_DEVICE", "").strip() or None
-        for value in (password, secret, remember):
-            if value:
-                secrets.register(value)
-        if not user and not password:
-            return None
-        if not user or not password:
-            missing = "PYPI_PASSWORD" if user else "PYPI_USERNAME"
-            raise BadInput(f"{missing} is not set (PyPI credentials need both)")
-        if user == "__token__":
-            raise BadInput(
-                "PYPI_USERNAME is __token__: API tokens can upload but not yank or delete",
-                hint="use the account's username and password, " + MANUAL_HINT,
-            )
-        if secret is not None:
-            check_totp_secret(secret)
-        device = RememberedDevice.parse(remember) if remember else None
-        if device is not None:
-            secrets.register(device.cookie)
-        return cls(user, password, secret, device)
-
-
-def check_totp_secret(secret: str) -> None:
-    import pyotp
-
-    try:
-        pyotp.TOTP(secret).at(0)
-    except (ValueError, TypeError):  # binascii.Error is a ValueError
-        raise BadInput(
-            "PYPI_TOTP_SECRET is not a base32 TOTP secret",
-            hint="use the secret PyPI showed when 2FA was set up (32 characters: A-Z, 2-7)",
-        ) from None
 
 
 # --- TOTP: one code per 30 s step, never twice ---------------------------------------------------
@@ -224,6 +129,10 @@ class WebSession:
         self.logged_in = False
         self.remembered: str | None = None  # a remember_device cookie PyPI set at this login
         self._pages: dict[str, str] = {}  # a page read and not yet used to post
+        self._unread: list[str] = []  # success flashes left queued (outcome known already)
+        # A releases list stays in use across posts (each row's forms post to that release);
+        # the rows posted to since it was read are not trusted until it is read again.
+        self._posted: dict[str, set[str]] = {}
 
     @property
     def name(self) -> str:
@@ -367,10 +276,15 @@ class WebSession:
         )
 
     # --- management pages -----------------------------------------------------------------
-    def manage_page(self, path: str) -> str:
-        """The HTML of a management page, logging in and re-authenticating when asked."""
-        if path in self._pages:
+    def has_page(self, path: str) -> bool:
+        return path in self._pages
+
+    def manage_page(self, path: str, *, fresh_for: str | None = None) -> str:
+        """The HTML of a management page, logging in and re-authenticating when asked. A page
+        read before is used again unless FRESH_FOR (a release's path) was posted to since."""
+        if path in self._pages and _key(fresh_for or "") not in self._posted.get(path, set()):
             return self._pages[path]
+        self._posted.pop(path, None)
         if not self.logged_in:
             self.login(next_path=path)
         resp = self._get(path)
@@ -424,12 +338,14 @@ class WebSession:
         raise ServiceError(f"{self.name} answered HTTP {resp.status_code} for {path}")
 
     def submit(self, path: str, form: html.Form, values: Mapping[str, str], *, success: str) -> str:
-        """POST FORM (read from PATH) with VALUES; return the success flash or raise the
-        failure warehouse reported there. Each outcome is read from the flash messages (which
-        reading also clears); the redirect is the fallback only when they are empty."""
-        self._pages.pop(path, None)  # a page is used for one post only
+        """POST FORM (read from PATH) with VALUES; return the success message or raise the
+        failure warehouse reported. Warehouse redirects to the project's releases list only
+        when a yank, un-yank or release delete succeeded: that answer is the outcome, and its
+        flash is left unread (remembered, so a later read does not take it for news). Any
+        other redirect (a file delete, every failure) is read from the flash messages."""
         data = {**form.fields, **values}
         action = urljoin(self.url(path), form.action or path)
+        self._forget(path, _key(action))
         resp = self._post(action, data, referer=self.url(path))
         if resp.status_code == 200 and html.find_form(resp.text, "password", "next_route"):
             self._answer_reauth(path, resp)
@@ -439,20 +355,40 @@ class WebSession:
         if resp.status_code not in (301, 302, 303):
             raise ServiceError(f"{self.name} answered HTTP {resp.status_code} to the form")
         where = self._location(resp)
+        if where.rstrip("/").endswith("/releases"):
+            self._unread.append(success)
+            return success
         messages = self.flash()
         for level, text in messages:
             if level == "success" and text.startswith(success):
                 return text
         failures = [t for lvl, t in messages if lvl != "success"]
-        if not failures and where.rstrip("/").endswith("/releases"):
-            return success  # warehouse redirects to the releases list only on success
         raise self._failure(failures, where)
 
+    def _forget(self, path: str, action: str) -> None:
+        """What a post to ACTION (a release's path) from PATH makes stale: a release page is
+        used for one post only; on a releases list, the row of that release."""
+        if not path.rstrip("/").endswith("/releases"):
+            self._pages.pop(path, None)
+        for seen in list(self._pages):
+            if seen.rstrip("/").endswith("/releases"):
+                self._posted.setdefault(seen, set()).add(action)
+            elif _key(seen) == action:
+                del self._pages[seen]
+
     def flash(self) -> list[tuple[str, str]]:
+        """The flash messages queued since the last read (reading clears them), without the
+        success messages of outcomes already taken from their redirect."""
         resp = self.session.get(self.url("/_includes/unauthed/flash-messages/"))
         if resp.status_code != 200:
             raise ServiceError(f"{self.name} flash messages: HTTP {resp.status_code}")
-        return html.flash_messages(resp.text)
+        messages = html.flash_messages(resp.text)
+        for old in self._unread:
+            hit = next((m for m in messages if m[0] == "success" and m[1].startswith(old)), None)
+            if hit is not None:
+                messages.remove(hit)
+        self._unread.clear()
+        return messages
 
     def _failure(self, messages: list[str], where: str) -> ServiceError | Refused | AuthError:
         text = "; ".join(messages) or f"no message (redirected to {where})"
@@ -474,6 +410,11 @@ class WebSession:
                 hint="enable two-factor authentication on the account, then rerun",
             )
         return ServiceError(f"{self.name}: {text}")
+
+
+def _key(url: str) -> str:
+    """A page's path, unquoted, without its trailing slash: to compare form actions."""
+    return unquote(urlsplit(url).path).rstrip("/")
 
 
 REMEMBER_DAYS = 30
