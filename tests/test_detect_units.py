@@ -24,7 +24,6 @@ from unrelease.detect.logs import artifact
 from unrelease.detect.report import render
 from unrelease.engine import Engine, Options
 from unrelease.errors import UnreleaseError
-from unrelease.rollback_steps import verify_task
 from unrelease.model import (
     Diagnosis,
     DistFile,
@@ -36,6 +35,7 @@ from unrelease.model import (
     RunInfo,
     StepInfo,
 )
+from unrelease.rollback_steps import verify_task
 from unrelease.texts import Texts, find_record
 
 
