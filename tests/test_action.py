@@ -254,8 +254,10 @@ def test_dispatch_rollback_outputs_summary_and_rerun(
         "Find Python",
         "Install unrelease",
         "Roll back",
+        "Keep the backup of the deleted files",
     ]
     assert not run.step("setup-python").ran
+    assert run.step("backup").env["name"] == "unrelease-backup-4242-1"
     out = run.outputs
     state = fake.state
     (number,) = state.issues
@@ -479,7 +481,7 @@ def test_branch_push_has_no_version(
 def test_failed_step_is_an_error_annotation_and_exit_1(
     pkg: SeededPackage, fake: FakeGitHub, tmp_path: Path
 ) -> None:
-    fake.fail("POST", r"/releases$", status=500)
+    fake.fail("POST", r"/releases$", status=500, times=None)  # beyond every retry
     run = act(
         tmp_path,
         fake,
@@ -498,6 +500,8 @@ def test_failed_step_is_an_error_annotation_and_exit_1(
     assert re.search(r"^\| note \| ❌ failed \|", run.summary, re.M)
     assert 'n_note["withdrawn note (draft): failed"]:::failed' in run.summary
     # the rerun resumes: only the note is left to do
+    with fake._lock:
+        fake._faults.clear()
     again = act(
         tmp_path,
         fake,
@@ -851,7 +855,7 @@ def test_pypi_pending_then_finished_with_the_remembered_device(
         },
         event_name="workflow_dispatch",
         payload=payload,
-        github=github,
+        github={**github, "run_attempt": "2"},  # a re-run of the job
     )
     assert done.exit_code == 0, done.log
     assert done.outputs["status"] == "done"

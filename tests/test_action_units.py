@@ -572,3 +572,19 @@ def test_module_entry_point(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Non
         runpy.run_module("unrelease.actions", run_name="__main__")
     assert exc.value.code == 2
     assert "::error title=unrelease refused::" in capsys.readouterr().out
+
+
+def test_backup_outputs_only_when_files_were_kept(tmp_path: Path) -> None:
+    from unrelease.actions import backup_outputs
+
+    folder = tmp_path / "unrelease-backup"
+    env = {"UNRELEASE_BACKUP_DIR": str(folder), "UNRELEASE_BACKUP_ARTIFACT": "unrelease-backup-1-1"}
+    assert backup_outputs(env) == {}  # no folder: yank mode, or nothing deleted
+    (folder / "1.2.0").mkdir(parents=True)
+    assert backup_outputs(env) == {}  # an empty folder: nothing to upload
+    (folder / "1.2.0" / "demo-1.2.0.tar.gz").write_bytes(b"sdist")
+    assert backup_outputs(env) == {
+        "backup-artifact": "unrelease-backup-1-1",
+        "backup-dir": str(folder),
+    }
+    assert backup_outputs({"UNRELEASE_BACKUP_DIR": str(folder)}) == {}  # no artifact name

@@ -288,6 +288,7 @@ def test_rollback_run_that_never_published(
     # rollback tag, no withdrawn note, Latest left where it is
     assert steps == {
         "tag": "skipped",
+        "mark-release": "skipped",
         "labels": "done",
         "issue": "done",
         "note": "skipped",
@@ -298,7 +299,10 @@ def test_rollback_run_that_never_published(
         if s["name"] in ("tag", "note", "latest"):
             assert s["detail"] == "the release never went out", s
     assert first.json["tag"] is None and first.json["release_note"] is None
-    assert fake.writes() and all("/git/" not in r.path for r in fake.writes())
+    writes = fake.writes()  # no tag: the only git writes are the run's claim (a ref to a blob)
+    assert writes and not any(r.path.endswith("/git/tags") for r in writes)
+    refs = [str((r.body or {}).get("ref", "")) for r in writes if r.path.endswith("/git/refs")]
+    assert not any(ref.startswith("refs/tags/") for ref in refs), refs
     assert not any(r["draft"] for r in fake.state.releases.values())
     assert fake.latest() is not None and fake.latest()["tag_name"] == "v1.1.0"
     verify = next(s for s in first.json["steps"] if s["name"] == "verify")
@@ -395,7 +399,7 @@ def test_rollback_run_refusals(fake_github: FakeGitHub, partial_pkg: Pkg, tmp_pa
         fake.clear_log()
         result = rollback(fake, pkg, tmp_path, *extra, "--yes")
         assert result.exit_code == 2, (extra, result.stdout, result.stderr)
-        assert result.stderr == f"error: {message}\n"
+        assert result.json["error"] == message  # --json: the error is the JSON object
         assert fake.writes() == []
     assert pkg.versions() == ["1.0.0", "1.1.0", "1.2.0"]
     local = invoke(
@@ -462,6 +466,7 @@ def test_rollback_run_on_a_branch_named_like_a_tag_is_refused(
     rid = failed_run(fake, "##[error]tests failed\n", ref="v1.1.0", head_sha="f" * 40)
     fake.clear_log()
     result = rollback(fake, partial_pkg, tmp_path, "--run", str(rid))
-    assert result.exit_code == 2, result.stderr
-    assert "ran on 'v1.1.0'" in result.stderr and "did not release" in result.stderr
+    assert result.exit_code == 2, result.stdout
+    error = result.json["error"]  # --json: the error is the JSON object
+    assert "ran on 'v1.1.0'" in error and "did not release" in error
     assert fake.writes() == []

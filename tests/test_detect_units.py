@@ -35,6 +35,7 @@ from unrelease.model import (
     RunInfo,
     StepInfo,
 )
+from unrelease.rollback_steps import verify_task
 from unrelease.texts import Texts, find_record
 
 
@@ -629,9 +630,10 @@ def test_engine_keeps_the_root_cause_in_the_record(mocker: MockerFixture) -> Non
 def test_verify_when_nothing_was_withdrawn(mocker: MockerFixture) -> None:
     index = mocker.Mock()
     engine = Engine(Options("demo-pkg", "1.2.0", "r"), index, mocker.Mock())
-    plan = SimpleNamespace(withdraw=[], target=RELEASES[0], bad=Version("1.2.0"))
+    plan = SimpleNamespace(withdraw=[], target=RELEASES[0], bad=Version("1.2.0"), options=engine.o)
+    task = verify_task(engine, plan, [])  # type: ignore[arg-type]
     index.releases.return_value = RELEASES[:1]
-    assert engine._verify(plan) == "index has no file of 1.2.0"  # type: ignore[arg-type]
+    assert task.apply() == "index has no file of 1.2.0"
     index.releases.return_value = RELEASES  # 1.2.0 appeared since the plan
     with pytest.raises(UnreleaseError, match=r"1\.2\.0 is on the index now: rerun to withdraw it"):
-        engine._verify(plan)  # type: ignore[arg-type]
+        task.apply()

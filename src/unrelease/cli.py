@@ -278,7 +278,7 @@ def status(package: str, index: str, index_kind: str, as_json: bool) -> None:
     if as_json:
         echo(json.dumps(data, indent=2))
         return
-    echo(f"{package} on {idx.url} ({idx.kind})")
+    echo(f"{package} on {idx.url} ({idx.kind}{_index_source()})")
     if data["probe"]:
         echo(f"  {data['probe']}")
     for rel in reversed(releases):
@@ -289,6 +289,18 @@ def status(package: str, index: str, index_kind: str, as_json: bool) -> None:
             when = f.upload_time or "upload time ?"
             echo(f"      {f.filename}  sha256={f.sha256 or '?'}  {size}  {when}")
     echo(f"latest stable: {stable.version if stable else 'none'}")
+
+
+def _index_source() -> str:
+    """Where --index came from, when not from the command line (status's first line)."""
+    source = click.get_current_context().get_parameter_source("index")
+    if source is None:
+        return ""
+    return {
+        click.core.ParameterSource.DEFAULT: "; the default index: pass --index for another",
+        click.core.ParameterSource.ENVIRONMENT: "; from UNRELEASE_INDEX",
+        click.core.ParameterSource.DEFAULT_MAP: "; from [tool.unrelease] in pyproject.toml",
+    }.get(source, "")
 
 
 def _engine(package: str, version: str | None, reason: str | None, kw: dict[str, Any]) -> Any:

@@ -53,7 +53,7 @@ def detect(**kw: Any) -> None:
     A report: exit 0 even when it finds failures."""
     from datetime import UTC
 
-    from unrelease.config import github_token
+    from unrelease.config import github_token, project_name
     from unrelease.detect import Detector
     from unrelease.detect.impact import PypiStats
     from unrelease.detect.report import render
@@ -75,6 +75,7 @@ def detect(**kw: Any) -> None:
         index=_open_index(kw["index"], kw["index_kind"]),
         index_name=kw["index"],
         package=package,
+        fallback_package=project_name(),  # ./pyproject.toml's [project] name
         tag_format=kw["tag_format"],
         stats=PypiStats(),
         reader_factory=client,

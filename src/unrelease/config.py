@@ -53,6 +53,28 @@ def project_settings(path: Path | None = None) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in table.items()}
 
 
+def project_name(path: Path | None = None) -> str | None:
+    """``[project] name`` of ./pyproject.toml (or PATH); None when there is none or it is
+    not a valid package name (then it is not a name to act on)."""
+    path = path or Path.cwd() / "pyproject.toml"
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path} is not valid TOML: {exc}") from None
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(name, str):
+        return None
+    from unrelease.versions import check_package_name
+
+    try:
+        return check_package_name(name)
+    except BadInput:
+        return None
+
+
 def default_map(path: Path | None = None) -> dict[str, dict[str, Any]]:
     settings = project_settings(path)
     status_keys = {"index", "index_kind"}

@@ -55,6 +55,7 @@ __all__ = [
     "Trigger",
     "annotate",
     "append_summary",
+    "backup_outputs",
     "check_run_tag",
     "check_version_text",
     "escape_data",
@@ -106,8 +107,27 @@ def main(env: Mapping[str, str] | None = None, stream: IO[str] | None = None) ->
 
     result = run_rollback(argv, console)
     annotate(console, result)
-    report(summary(trigger, result, env), outputs(result))
+    kept = backup_outputs(env)
+    text = summary(trigger, result, env)
+    if kept:
+        text += (
+            f"\nThe deleted files are kept as the artifact `{kept['backup-artifact']}` "
+            "of this run (90 days): `unrelease undo` needs them.\n"
+        )
+    report(text, outputs(result) | kept)
     return result.exit_code
+
+
+def backup_outputs(env: Mapping[str, str]) -> dict[str, str]:
+    """The ``backup-artifact`` and ``backup-dir`` outputs when the rollback kept files in
+    ``$UNRELEASE_BACKUP_DIR`` (delete mode): the action's next step uploads them as that
+    artifact. Empty when there is no backup, so that step is skipped."""
+    folder, name = env.get("UNRELEASE_BACKUP_DIR"), env.get("UNRELEASE_BACKUP_ARTIFACT")
+    if not folder or not name or not Path(folder).is_dir():
+        return {}
+    if not any(p.is_file() for p in Path(folder).rglob("*")):
+        return {}
+    return {"backup-artifact": name, "backup-dir": folder}
 
 
 def _read_payload(path: str | None) -> dict[str, Any]:

@@ -128,4 +128,9 @@ def run_rollback(argv: list[str], console: Console) -> Result:
         except json.JSONDecodeError:
             parsed = None
         data = parsed if isinstance(parsed, dict) else None
+    if data is not None and code != 0 and "error" in data and "steps" not in data:
+        # a refusal or an error before any step ran, as JSON: a message, not a result
+        hint = f" ({data['hint']})" if data.get("hint") else ""
+        errors.append(f"error: {data['error']}{hint}")
+        data = None
     return Result(code, data, errors, stdout)

@@ -71,6 +71,7 @@ class Detector:
         index: Index | None = None,
         index_name: str = "",
         package: str | None = None,
+        fallback_package: str | None = None,
         tag_format: str = "v{version}",
         stats: PypiStats | None = None,
         reader_factory: Callable[[], RunReader] | None = None,
@@ -80,6 +81,7 @@ class Detector:
         self.index = index
         self.index_name = index_name or (index.url if index else "")
         self.package = package
+        self.fallback_package = fallback_package  # when the logs name no files
         self.tag_format = tag_format
         self.stats = stats
         self._releases: dict[str, list[Release] | str] = {}
@@ -141,7 +143,7 @@ class Detector:
             job.name if job else None, step.name if step else None, region.lines
         )
         found = logs.artifacts(lines)
-        package = self.package or _package_of(found)
+        package = self.package or _package_of(found) or self.fallback_package
         rels = self.releases(package) if package else "no package name (pass --package)"
         evidence = version.evidence(
             run, self.tag_format, found, package, rels if isinstance(rels, list) else None

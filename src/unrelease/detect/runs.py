@@ -159,17 +159,21 @@ def resolve_workflow(reader: RunReader, hint: str | None) -> tuple[str | int, st
         file = hint.strip().rsplit("/", 1)[-1]
         return file, file
     flows = reader.workflows()
+    if not flows:
+        raise BadInput(
+            f"{reader.describe()} has no GitHub Actions workflows: no release runs to read"
+        )
     if hint:
         wanted = hint.strip().casefold()
         for wf in flows:
             if wf.name.casefold() == wanted:
                 return wf.id, f"{wf.name} ({wf.file})"
-        names = ", ".join(sorted(f"{w.name} ({w.file})" for w in flows)) or "none"
+        names = ", ".join(sorted(f"{w.name} ({w.file})" for w in flows))
         raise BadInput(f"no workflow named {hint!r} (workflows: {names})")
     found = [w for w in flows if any(k in f"{w.name} {w.file}".lower() for k in _NAMED)]
     if len(found) == 1:
         return found[0].id, f"{found[0].name} ({found[0].file})"
-    names = ", ".join(sorted(w.file for w in (found or flows))) or "none"
+    names = ", ".join(sorted(w.file for w in (found or flows)))
     raise BadInput(f"which workflow releases? pass --workflow (one of: {names})")
 
 
