@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from unrelease.cli_guard import echo, handle_errors
+from unrelease.cli_guard import echo, handle_errors, index_options
 
 
 def _repo_options(f: Any) -> Any:
@@ -90,3 +90,70 @@ def show(package: str, version: str, **kw: Any) -> None:
     if point is None:
         raise NotFound(f"{package} {version} is not recorded as verified")
     echo(json.dumps(point.to_json(), indent=2) if kw["as_json"] else _line(point.to_json()))
+
+
+@click.command()
+@click.argument("package")
+@click.argument("version")
+@click.option("--window", default="72h", show_default=True, help="How long to watch (72h, 3d).")
+@click.option("--baseline", help="Compare with this version [default: newest good one before].")
+@click.option("--python", "pythons", multiple=True, metavar="PATH", help="Interpreter(s).")
+@click.option("--smoke", multiple=True, metavar="CMD", help="Command run in each venv.")
+@click.option("--wait", type=click.FloatRange(min=0), default=60, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True)
+@index_options
+@_repo_options
+@handle_errors
+def watch(package: str, version: str, **kw: Any) -> None:
+    """One evaluation of the watch of PACKAGE VERSION (run it on a schedule): re-run the guard,
+    count open issues with a [tool.unrelease.policy] signal-labels label that mention VERSION,
+    append a line to the watch record; exit 1 on a failure (guard fail, or signals at the
+    signal-threshold), 3 inconclusive, 0 otherwise. When the window ends with no failure the
+    release is recorded as verified."""
+    import sys
+
+    from unrelease.cli_guard import _reader
+    from unrelease.clock import SystemClock
+    from unrelease.config import index_auth, who
+    from unrelease.guard import GuardRequest
+    from unrelease.guard import guard as run_guard
+    from unrelease.guard.policy import guard_smoke
+    from unrelease.guard.watch import load_signals, parse_window
+    from unrelease.guard.watch import watch as run_watch
+    from unrelease.versions import check_package_name, parse_version
+
+    check_package_name(package)
+    parse_version(version)
+    window = parse_window(kw["window"])
+    signals = load_signals()
+    forge = _forge(kw)
+    request = GuardRequest(
+        package=package,
+        version=version,
+        baseline=kw["baseline"],
+        pythons=list(kw["pythons"]),
+        smoke=[*kw["smoke"], *guard_smoke()],
+        wait=kw["wait"],
+        timeout=kw["timeout"],
+        auth=index_auth(),
+    )
+    out = run_watch(
+        forge,
+        package,
+        version,
+        window=window,
+        run_guard=lambda: run_guard(request, lambda: _reader(kw["index"], kw["index_kind"])),
+        signals=signals,
+        clock=SystemClock(),
+        who=who(),
+    )
+    if kw["as_json"]:
+        echo(json.dumps(out.to_json(), indent=2))
+    else:
+        where = f" (#{out.issue.number}: {out.issue.url})" if out.issue else ""
+        last = out.record.lines[-1] if out.record.lines else "no evaluation yet"
+        echo(f"{package} {version}: {out.decision}{where}\n{last}")
+        for task in out.tasks:
+            if task.status.name == "FAILED":
+                echo(f"step {task.name} failed: {task.detail}", err=True)
+    sys.exit(out.exit_code)
