@@ -19,6 +19,7 @@ VALUE_OPTIONS = (
     ("index-kind", "--index-kind"),
     ("baseline", "--baseline"),
     ("wait", "--wait"),
+    ("python", "--python"),
 )
 GUARD_ONLY = (
     ("on-fail", "--on-fail"),

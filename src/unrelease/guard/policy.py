@@ -157,8 +157,8 @@ def summary(result: GuardResult) -> str:
 def open_incident(forge: Forge, result: GuardResult, labels: list[str]) -> IssueInfo:
     """Open the incident issue with the findings, or add them to the one already open for this
     version (found by its title): a rerun does not open a second issue. Withdraws nothing."""
-    from unrelease.rollback_steps import DEFAULT_LABEL_COLOR, LABEL_SPECS
     from unrelease.forges.base import LabelSpec
+    from unrelease.rollback_steps import DEFAULT_LABEL_COLOR, LABEL_SPECS
 
     title = f"{result.package} {result.version}: guard verdict {result.verdict}"
     found = json.dumps(result.to_json(), indent=2).replace("`", "'")
