@@ -93,6 +93,7 @@ class Plan:
     never_published: bool = False
     fresh: bool = True  # planned in this process moments ago
     forge_kind: str = ""  # github or local
+    target_rule: str = ""  # which rule chose the target (--to, newest verified, newest good)
     tasks: list[Task] = field(default_factory=list)
 
     @property
@@ -154,6 +155,7 @@ class Outcome:
             "package": opts.package,
             "version": opts.version,
             "to": self.plan.target.version,
+            "to_rule": self.plan.target_rule,
             "mode": opts.mode,
             "index": self.plan.index_url,
             "withdrawn": [r.version for r in self.plan.withdraw],

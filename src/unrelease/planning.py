@@ -88,6 +88,11 @@ def make_plan(e: Engine) -> Plan:
     on_index = find_release(releases, bad)
     never = o.run is not None and (on_index is None or not on_index.files)
     target = choose_target(releases, bad, explicit)
+    rule = "--to" if explicit is not None else "newest good release before it"
+    if explicit is None:
+        verified = _newest_verified(e, releases, bad)
+        if verified is not None:
+            target, rule = verified, "newest verified release before it"
     withdraw = [r for r in to_withdraw(releases, bad, Version(target.version)) if r.files]
     if never:
         withdraw = []
@@ -164,8 +169,40 @@ def make_plan(e: Engine) -> Plan:
         never_published=never,
     )
     plan.forge_kind = e.forge.kind
+    plan.target_rule = rule
     plan.tasks = build_tasks(e, plan)
     return plan
+
+
+def _newest_verified(e: Engine, releases: list[Release], bad: Version) -> Release | None:
+    """The newest release older than BAD recorded as verified (a checkpoint), installable;
+    None when there is none or the checkpoints cannot be read (then today's rule)."""
+    from packaging.version import InvalidVersion
+
+    from unrelease.checkpoints import verified_versions
+    from unrelease.errors import UnreleaseError
+
+    try:
+        names = verified_versions(e.forge, e.o.package)
+    except UnreleaseError as exc:
+        e.notify(f"checkpoints unreadable ({exc}); the target is the newest good release")
+        return None
+    verified = set()
+    for name in names:
+        try:
+            verified.add(Version(name))
+        except InvalidVersion:
+            continue
+    good = [
+        r
+        for r in releases
+        if Version(r.version) in verified
+        and Version(r.version) < bad
+        and not Version(r.version).is_prerelease
+        and not r.yanked
+        and r.files
+    ]
+    return max(good, key=lambda r: Version(r.version)) if good else None
 
 
 def _parse(text: str, what: str = "version") -> Version:
