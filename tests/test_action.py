@@ -253,7 +253,7 @@ def test_dispatch_rollback_outputs_summary_and_rerun(
         "Mask credentials",
         "Find Python",
         "Install unrelease",
-        "Roll back",
+        "Run unrelease (rollback, guard or watch)",
         "Keep the backup of the deleted files",
     ]
     assert not run.step("setup-python").ran

@@ -23,6 +23,7 @@ STEPS = (
     "rollback 1.1.0 → 1.0.0 (delete)",
     "pip resolves 1.0.0 after; tag, issue, note",
     "rerun: nothing done twice",
+    "publish broken 1.2.0: guard catches, rolls back",
 )
 
 
@@ -194,6 +195,8 @@ def test_write_project(tmp_path: Path) -> None:
     init = src / "src" / "unrelease_drill_demo" / "__init__.py"
     assert init.read_text() == '__version__ = "2.0.0"\n'
     assert drill.write_project(tmp_path, "2.0.1") == src  # rewritten in place
+    drill.write_project(tmp_path, "2.0.2", broken=True)
+    assert init.read_text().startswith("import unrelease_drill_no_such_module")
 
 
 def test_drill_step_and_check() -> None:

@@ -499,3 +499,6 @@ main.add_command(__import__("unrelease.cli_guard", fromlist=["guard"]).guard)  #
 # Commands in their own modules (imported here, after main exists).
 from unrelease import cli_detect as _cli_detect  # noqa: E402, F401
 from unrelease import cli_pypi as _cli_pypi  # noqa: E402, F401
+
+main.add_command(__import__("unrelease.cli_watch", fromlist=["checkpoint"]).checkpoint)
+main.add_command(__import__("unrelease.cli_watch", fromlist=["watch"]).watch)

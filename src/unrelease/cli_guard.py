@@ -123,6 +123,7 @@ def _forge_options(f: Any) -> Any:
 @click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True)
 @click.option("--allow-python-drop", is_flag=True, help="A narrower requires-python is fine.")
 @click.option("--on-fail", type=click.Choice(["report", "issue", "rollback"]), default=None)
+@click.option("--checkpoint", is_flag=True, help="On a pass, record the release as verified.")
 @index_options
 @_forge_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -172,6 +173,8 @@ def guard(package: str, version: str, **kw: Any) -> None:
     try:
         acted = _act(result, forge, policy, kw)
         code = code if acted is None else acted
+        if kw["checkpoint"] and result.verdict == "pass":
+            code = _checkpoint(result, forge or _open_forge(kw))
     finally:
         echo(json.dumps(result.to_json(), indent=2) if kw["as_json"] else _text(result))
     sys.exit(code)
@@ -228,6 +231,22 @@ def _act(
         return exc.exit_code
     result.decision.done.append(_rollback_line(outcome.to_json(), kw["dry_run"]))
     return 0 if kw["dry_run"] else int(outcome.exit_code)
+
+
+def _checkpoint(result: GuardResult, forge: Forge) -> int:
+    """Record a passing release as verified; the exit code (an error's when it fails)."""
+    from unrelease.checkpoints import Checkpoint, evidence_of, now_iso, save
+    from unrelease.config import who
+    from unrelease.errors import UnreleaseError
+
+    point = Checkpoint(result.package, result.version, who(), now_iso(), evidence_of(result))
+    try:
+        save(forge, point)
+    except UnreleaseError as exc:
+        result.decision.done.append(f"not recorded as verified: {exc}")
+        return exc.exit_code
+    result.decision.done.append(f"recorded {result.package} {result.version} as verified")
+    return 0
 
 
 def _rollback_line(data: dict[str, Any], dry_run: bool) -> str:

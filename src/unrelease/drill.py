@@ -4,7 +4,9 @@ In a temporary directory: start a real pypiserver on loopback, build a tiny pack
 versions with ``build``, upload both with ``twine``, make a git repository with a tag per
 release, run the real ``unrelease rollback`` of the newer version through the local forge, and
 prove with pip in a fresh venv that the package now resolves to the older one. Then run the
-same rollback again and check that it changes nothing.
+same rollback again and check that it changes nothing. Last, publish a deliberately broken
+release (an import error) and show ``unrelease guard --on-fail rollback`` catching it and
+rolling it back.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from unrelease.errors import ServiceError
 
 PACKAGE = "unrelease-drill-demo"
 OLD, NEW = "1.0.0", "1.1.0"
+BROKEN = "1.2.0"  # published with an import error: the guard catches it and rolls it back
 USER = "drill"
 
 Echo = Callable[[str], None]
@@ -99,7 +102,7 @@ def pypiserver(root: Path) -> Iterator[Server]:
         log.close()
 
 
-def write_project(root: Path, version: str) -> Path:
+def write_project(root: Path, version: str, *, broken: bool = False) -> Path:
     src = root / "project"
     pkg = src / "src" / "unrelease_drill_demo"
     pkg.mkdir(parents=True, exist_ok=True)
@@ -115,7 +118,8 @@ def write_project(root: Path, version: str) -> Path:
         "[tool.hatch.build.targets.wheel]\n"
         'packages = ["src/unrelease_drill_demo"]\n'
     )
-    (pkg / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    bad = "import unrelease_drill_no_such_module  # the deliberate breakage\n" if broken else ""
+    (pkg / "__init__.py").write_text(f'{bad}__version__ = "{version}"\n')
     (src / "README.md").write_text(f"# {PACKAGE}\n")
     return src
 
@@ -273,6 +277,39 @@ def _drill(d: Drill, server: Server) -> bool:
         d.check(len(backups) == 1, "no backup of the wheel was kept")
         return f"pip installs {got}; tag {tags[0]}; issue and note written; backup kept"
 
+    def guard_broken() -> str:
+        project = write_project(root, BROKEN, broken=True)
+        out = root / "dist" / BROKEN
+        run([sys.executable, "-m", "build", "--no-isolation", "-o", str(out), str(project)])
+        files = [str(p) for p in sorted(out.iterdir())]
+        run(
+            [
+                *(sys.executable, "-m", "twine", "upload", "--non-interactive"),
+                *("--disable-progress-bar", "--repository-url", server.url, *files),
+            ],
+            env=env,
+        )
+        (repo / "VERSION").write_text(BROKEN + "\n")
+        git(repo, "commit", "-q", "-am", f"Release {BROKEN}")
+        git(repo, "tag", "-a", f"v{BROKEN}", "-m", f"Release {BROKEN}")
+        cmd = [sys.executable, "-m", "unrelease", "guard", PACKAGE, BROKEN, "--wait", "0"]
+        cmd += ["--index", server.url, "--repo", str(repo), "--on-fail", "rollback"]
+        cmd += ["--mode", "delete", "--yes", "--json"]
+        proc = subprocess.run(
+            cmd, env=tool_env, capture_output=True, text=True, check=False, timeout=600
+        )
+        d.check(proc.stdout.strip().startswith("{"), f"exit {proc.returncode}: {proc.stderr}")
+        data = json.loads(proc.stdout)
+        failed = [c["name"] for c in data["checks"] if c["status"] == "fail"]
+        d.check(data["verdict"] == "fail" and "import" in failed, f"guard: {data['verdict']}")
+        d.check(data["decision"]["action"] == "rollback", f"decision: {data['decision']}")
+        d.check(proc.returncode == 0, f"rollback exit {proc.returncode}: {proc.stderr.strip()}")
+        from unrelease.verify import pip_resolves
+
+        got = pip_resolves(PACKAGE, server.url + "simple/")
+        d.check(got == OLD, f"after the guard's rollback pip installs {got}, expected {OLD}")
+        return f"guard failed at {', '.join(failed)}; rolled back; pip installs {got}"
+
     steps: list[tuple[str, Callable[[], str]]] = [
         ("build 2 versions, git repo with tags", build_and_tag),
         ("upload with twine", upload),
@@ -280,6 +317,7 @@ def _drill(d: Drill, server: Server) -> bool:
         (f"rollback {NEW} → {OLD} (delete)", rollback("first")),
         (f"pip resolves {OLD} after; tag, issue, note", after),
         ("rerun: nothing done twice", rollback("second")),
+        (f"publish broken {BROKEN}: guard catches, rolls back", guard_broken),
     ]
     for title, work in steps:
         if not d.step(title, work):

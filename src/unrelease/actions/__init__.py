@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,6 +26,13 @@ from unrelease.actions.event import (
     check_version_text,
     read_trigger,
     version_from_tag,
+)
+from unrelease.actions.guard import (
+    command_of,
+    guard_argv,
+    guard_outputs,
+    guard_summary,
+    guard_version,
 )
 from unrelease.actions.report import (
     OUTPUT_NAMES,
@@ -90,6 +97,8 @@ def main(env: Mapping[str, str] | None = None, stream: IO[str] | None = None) ->
 
     try:
         inputs = Inputs.from_env(env)
+        if command_of(inputs) != "rollback":
+            return _guard_main(command_of(inputs), inputs, env, console, report)
         event = env.get("GITHUB_EVENT_NAME", "")
         payload = _read_payload(env.get("GITHUB_EVENT_PATH"))
         trigger = read_trigger(event, payload, env, inputs)
@@ -128,6 +137,28 @@ def backup_outputs(env: Mapping[str, str]) -> dict[str, str]:
     if not any(p.is_file() for p in Path(folder).rglob("*")):
         return {}
     return {"backup-artifact": name, "backup-dir": folder}
+
+
+def _guard_main(
+    command: str,
+    inputs: Inputs,
+    env: Mapping[str, str],
+    console: Console,
+    report: Callable[[str, dict[str, str]], None],
+) -> int:
+    """``command: guard`` or ``watch``: run it, report the verdict and the checks table."""
+    try:
+        argv = guard_argv(command, inputs, guard_version(inputs, env))
+    except UnreleaseError as exc:
+        console.error(str(exc), title="unrelease refused")
+        report(guard_summary(command, Result(exc.exit_code), str(exc)), {"status": "refused"})
+        return exc.exit_code
+    result = run_rollback(argv, console)
+    values = guard_outputs(command, result)
+    if values["status"] == "failed":
+        console.error(f"{command}: {values['verdict'] or result.message}", title="unrelease")
+    report(guard_summary(command, result), values)
+    return result.exit_code
 
 
 def _read_payload(path: str | None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 ACTIONS = ("report", "issue", "rollback")
 CLASSES = ("files", "metadata", "install", "import", "smoke")
-_POLICY_KEYS = {"on-fail", "labels", "severity", *CLASSES}
+_POLICY_KEYS = {"on-fail", "labels", "severity", "signal-labels", "signal-threshold", *CLASSES}
 SEVERITIES = ("minor", "critical")
 _GUARD_KEYS = {"smoke"}
 DEFAULT_LABELS = ("release", "guard")
