@@ -1,0 +1,103 @@
+"""``unrelease complete`` (and, later, ``forward``): options in, the outcome out. Everything
+heavy is imported inside the command (``--version`` stays fast)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from unrelease.cli_guard import echo, handle_errors, index_options
+
+if TYPE_CHECKING:
+    from unrelease.forward.complete import CompleteOutcome, CompleteRequest
+
+
+@click.command()
+@click.argument("package")
+@click.argument("version")
+@click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory holding the release's sdist and wheel(s).",
+)
+@click.option("--run", "run_id", type=click.IntRange(min=1), help="The failed publish run.")
+@index_options
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME, or a local path.")
+@click.option(
+    "--github-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True
+)
+@click.option("--label", default="release", show_default=True, help="The incident's label.")
+@click.option("--dry-run", is_flag=True, help="Compare and plan; upload nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before uploading.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def complete(package: str, version: str, **kw: Any) -> None:
+    """Finish a half-done publish of PACKAGE VERSION: upload the files of --dist DIR (or of
+    --run ID's artifact) that the index lacks, with twine. A file on the index that differs
+    from the one of the same name refuses the run (exit 2, nothing uploaded)."""
+    from unrelease.commands import open_index
+    from unrelease.config import github_token, index_auth
+    from unrelease.errors import BadInput
+    from unrelease.forges import open_forge
+    from unrelease.forward.complete import CompleteRequest
+    from unrelease.versions import check_package_name, parse_version
+
+    check_package_name(package)
+    parse_version(version)
+    if (kw["dist_dir"] is None) == (kw["run_id"] is None):
+        raise BadInput("pass exactly one of --dist DIR and --run ID")
+    forge = open_forge(kw["repo"], kw["github_url"], github_token()) if kw["repo"] else None
+    index = open_index(kw["index"], kw["index_kind"])
+    req = CompleteRequest(
+        package=package,
+        version=version,
+        dist_dir=kw["dist_dir"] or Path(),
+        auth=index_auth(),
+        label=kw["label"],
+        notify=lambda text: echo(text, err=True),
+    )
+    if kw["run_id"] is not None:
+        outcome = _from_run(req, index, forge, kw)
+    else:
+        outcome = _complete(req, index, forge, kw)
+    echo(json.dumps(outcome.to_json(), indent=2) if kw["as_json"] else _text(outcome))
+    sys.exit(outcome.exit_code)
+
+
+def _complete(req: CompleteRequest, index: Any, forge: Any, kw: dict[str, Any]) -> CompleteOutcome:
+    from unrelease.errors import Refused
+    from unrelease.forward.complete import complete as run_complete
+
+    if not kw["dry_run"] and not kw["yes"]:
+        plan = run_complete(req, index, forge, dry_run=True)
+        uploads = [s.name for s in plan.steps if s.name.startswith("upload ")]
+        if uploads:
+            question = f"{', '.join(uploads)} on {index.url}?"
+            if not sys.stdin.isatty():
+                raise Refused(f"refusing to {question[:-1]} without --yes: no terminal to ask on")
+            if not click.confirm(question, default=False):
+                raise Refused("cancelled: nothing changed")
+    return run_complete(req, index, forge, dry_run=kw["dry_run"])
+
+
+def _from_run(req: CompleteRequest, index: Any, forge: Any, kw: dict[str, Any]) -> CompleteOutcome:
+    from unrelease.errors import BadInput
+
+    raise BadInput("--run is not supported yet: download the run's artifact and pass --dist DIR")
+
+
+def _text(outcome: CompleteOutcome) -> str:
+    head = "would complete" if outcome.dry_run else "completed"
+    lines = [f"{head} {outcome.package} {outcome.version} on {outcome.index_url}"]
+    if outcome.present:
+        lines.append(f"already on the index: {', '.join(outcome.present)}")
+    for step in outcome.steps:
+        lines.append(f"  [{step.status}] {step.name}: {step.detail or step.action}")
+    if outcome.issue is not None:
+        lines.append(f"incident issue #{outcome.issue.number}: {outcome.issue.url}")
+    return "\n".join(lines)
