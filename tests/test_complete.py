@@ -9,8 +9,12 @@ import pytest
 
 from tests.cli_helpers import Run, invoke
 from tests.servers import DevpiServer, DistFactory, PypiserverServer, Target, upload
+from tests.test_forge_local import make_repo
+from unrelease.forges.local import LocalForge
 from unrelease.indexes import open_index
 from unrelease.indexes.base import sha256_of
+from unrelease.model import Record
+from unrelease.texts import record_block
 
 
 @pytest.fixture(params=["pypiserver", "devpi"])
@@ -66,6 +70,7 @@ def test_partial_publish_completed_and_rerun_uploads_nothing(
     assert again.json["uploaded"] == []
     assert sorted(again.json["present"]) == sorted([sdist.name, wheel.name])
     assert again.json["steps"] == []
+    assert held == on_index(target, package_name)
 
 
 def test_differing_file_refused_nothing_uploaded(
@@ -108,3 +113,42 @@ def test_wrong_files_and_options_refused(
     both = invoke(["complete", package_name, "1.0.0", "--dist", str(dist), "--run", "5"])
     assert both.exit_code == 2
     assert "exactly one of --dist DIR and --run ID" in both.stdout + both.stderr
+
+
+def test_completion_recorded_once_in_incident_issue(
+    pypiserver_server: PypiserverServer,
+    dist_factory: DistFactory,
+    package_name: str,
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    forge = LocalForge(repo)
+    record = Record(
+        id="r1",
+        package=package_name,
+        version="1.0.0",
+        to="0.9.0",
+        mode="delete",
+        reason="half-done publish",
+        index=pypiserver_server.url,
+        severity="critical",
+        who="tester",
+        when="2026-01-01T00:00:00Z",
+    )
+    issue = forge.create_issue("incident", "Incident\n\n" + record_block(record), ["release"])
+    dist, sdist, _wheel = half_published(pypiserver_server, dist_factory, package_name, tmp_path)
+
+    run = run_complete(pypiserver_server, package_name, dist, "--repo", str(repo))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.json["uploaded"] == [sdist.name]
+    assert run.json["issue"]["number"] == issue.number
+    comments = forge.issue_comments(issue.number)
+    assert len(comments) == 1
+    assert sdist.name in comments[0] and sha256_of(sdist) in comments[0]
+
+    again = run_complete(pypiserver_server, package_name, dist, "--repo", str(repo))
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.json["uploaded"] == []
+    assert again.statuses == {"record": "already-done"}
+    assert len(forge.issue_comments(issue.number)) == 1
