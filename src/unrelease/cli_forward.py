@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     help="Directory holding the release's sdist and wheel(s).",
 )
 @click.option("--run", "run_id", type=click.IntRange(min=1), help="The failed publish run.")
+@click.option("--artifact", help="--run: the artifact's name [default: the only one, or 'dist'].")
 @index_options
 @click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME, or a local path.")
 @click.option(
@@ -86,9 +87,24 @@ def _complete(req: CompleteRequest, index: Any, forge: Any, kw: dict[str, Any]) 
 
 
 def _from_run(req: CompleteRequest, index: Any, forge: Any, kw: dict[str, Any]) -> CompleteOutcome:
-    from unrelease.errors import BadInput
+    """Download the run's dist artifact into a temporary directory, then complete from it."""
+    import dataclasses
+    import tempfile
 
-    raise BadInput("--run is not supported yet: download the run's artifact and pass --dist DIR")
+    from unrelease.config import github_token
+    from unrelease.errors import BadInput
+    from unrelease.forges import is_local
+    from unrelease.forges.github_http import clean_api_url
+    from unrelease.forward.artifacts import download_dists
+
+    repo = kw["repo"]
+    if not repo or is_local(repo):
+        raise BadInput("--run needs --repo OWNER/NAME on GitHub (or GITHUB_REPOSITORY)")
+    repo_api = f"{clean_api_url(kw['github_url']).rstrip('/')}/repos/{repo}"
+    with tempfile.TemporaryDirectory(prefix="unrelease-artifact-") as tmp:
+        dist = Path(tmp) / "dist"
+        download_dists(repo_api, github_token(), kw["run_id"], dist, kw["artifact"])
+        return _complete(dataclasses.replace(req, dist_dir=dist), index, forge, kw)
 
 
 def _text(outcome: CompleteOutcome) -> str:

@@ -44,6 +44,7 @@ from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from tests.fakes.github_actions import FakeActions
+    from tests.fakes.github_artifacts import FakeArtifacts
 
 DOCS = "https://docs.github.com/rest"
 API_PREFIX = "/api/v3"
@@ -199,6 +200,7 @@ class FakeGitHub:
         self._releases: dict[int, dict[str, Any]] = {}
         self._latest_id: int | None = None
         self.actions: FakeActions  # set by _install_routes
+        self.artifacts: FakeArtifacts  # set by _install_routes
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._install_routes()
         self.add_commit("initial commit")
