@@ -612,3 +612,4 @@ def drill(keep: Path | None) -> None:
 
 main.add_command(__import__("unrelease.cli_guard", fromlist=["guard"]).guard)  # click-only load
 main.add_command(__import__("unrelease.cli_forward", fromlist=["complete"]).complete)
+main.add_command(__import__("unrelease.cli_forward", fromlist=["forward"]).forward)

@@ -117,3 +117,83 @@ def _text(outcome: CompleteOutcome) -> str:
     if outcome.issue is not None:
         lines.append(f"incident issue #{outcome.issue.number}: {outcome.issue.url}")
     return "\n".join(lines)
+
+
+@click.command()
+@click.argument("package")
+@click.argument("bad")
+@click.option("--from", "from_ref", help="The code to ship [default: the rollback target's tag].")
+@click.option("--as", "as_version", help="The new version [default: next patch above all].")
+@click.option("--stage-index", help="Upload and guard here first; publish only on pass.")
+@click.option(
+    "--stage-index-kind",
+    type=click.Choice(["auto", "warehouse", "pypiserver", "devpi"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--smoke", multiple=True, metavar="CMD", help="Guard smoke command (stage).")
+@click.option("--no-build-isolation", is_flag=True, help="python -m build --no-isolation.")
+@index_options
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="A local git repository's path.")
+@click.option("--tag-format", default="v{version}", show_default=True)
+@click.option("--label", default="release", show_default=True, help="The incident's label.")
+@click.option("--dry-run", is_flag=True, help="Plan; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def forward(package: str, bad: str, **kw: Any) -> None:
+    """Ship known-good code as a new version above BAD, so `pip install -U` moves users off
+    BAD: a version-only commit on unrelease/forward-VERSION, an annotated tag, python -m
+    build, twine check --strict, (--stage-index: upload and guard there first), twine upload."""
+    from unrelease.commands import open_index
+    from unrelease.config import index_auth
+    from unrelease.errors import BadInput, Refused
+    from unrelease.forges import is_local, open_forge
+    from unrelease.forward.defaults import from_ref, next_version, records_of
+    from unrelease.forward.steps import ForwardRequest
+    from unrelease.forward.steps import forward as run_forward
+    from unrelease.versions import check_package_name, parse_version
+
+    check_package_name(package)
+    parse_version(bad)
+    if not kw["repo"] or not is_local(kw["repo"]):
+        raise BadInput("forward needs --repo PATH, a local git repository (GitHub: not yet)")
+    if kw["as_version"] is not None and parse_version(kw["as_version"]) <= parse_version(bad):
+        raise BadInput(f"--as {kw['as_version']} is not above {bad}")
+    forge = open_forge(kw["repo"], "https://api.github.com", None)
+    index = open_index(kw["index"], kw["index_kind"])
+    records = records_of(forge, package, kw["label"])
+    new = kw["as_version"] or next_version(index, records, package, bad)
+    notify = lambda text: echo(text, err=True)  # noqa: E731
+    stage = None
+    if kw["stage_index"]:
+        url, kind = kw["stage_index"], kw["stage_index_kind"]
+        stage = lambda: open_index(url, kind)  # noqa: E731
+    req = ForwardRequest(
+        package=package,
+        bad=bad,
+        new_version=new,
+        from_ref=kw["from_ref"] or from_ref(index, records, package, bad, kw["tag_format"]),
+        repo=Path(kw["repo"].removeprefix("file://")).expanduser(),
+        tag_format=kw["tag_format"],
+        auth=index_auth(),
+        stage=stage,
+        smoke=list(kw["smoke"]),
+        isolated=not kw["no_build_isolation"],
+        notify=notify,
+    )
+    if not kw["dry_run"] and not kw["yes"]:
+        question = f"publish {package} {new} ({req.from_ref}'s code) to {index.url}?"
+        if not sys.stdin.isatty():
+            raise Refused(f"refusing to {question[:-1]} without --yes: no terminal to ask on")
+        if not click.confirm(question, default=False):
+            raise Refused("cancelled: nothing changed")
+    outcome = run_forward(req, index, forge, dry_run=kw["dry_run"])
+    if kw["as_json"]:
+        echo(json.dumps(outcome.to_json(), indent=2))
+    else:
+        head = "would roll forward" if outcome.dry_run else "rolled forward"
+        lines = [f"{head} {package} {bad} -> {new} from {req.from_ref}"]
+        lines += [f"  [{s.status}] {s.name}: {s.detail or s.action}" for s in outcome.steps]
+        echo("\n".join(lines))
+    sys.exit(outcome.exit_code)
