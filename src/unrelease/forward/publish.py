@@ -33,7 +33,9 @@ def upload_url(index: Index) -> str:
     return index.url
 
 
-def _twine(args: Sequence[str], env_extra: dict[str, str], what: str) -> str:
+def _twine(
+    args: Sequence[str], env_extra: dict[str, str], what: str, cwd: Path | None = None
+) -> str:
     """Run ``python -m twine ARGS``; its output, or ServiceError (AuthError on 401/403)."""
     with tempfile.TemporaryDirectory(prefix="unrelease-twine-") as home:
         env = scrubbed_env(Path(home))
@@ -42,7 +44,13 @@ def _twine(args: Sequence[str], env_extra: dict[str, str], what: str) -> str:
         cmd = [sys.executable, "-m", "twine", *args]
         try:
             done = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+                cmd,
+                env=env,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise ServiceError(f"{what}: twine did not finish in {TIMEOUT:.0f}s") from None
@@ -82,4 +90,6 @@ def twine_upload(
 def twine_check(files: Sequence[Path]) -> str:
     """``twine check --strict`` FILES; ServiceError naming what twine found."""
     names = ", ".join(p.name for p in files)
-    return _twine(["check", "--strict", *map(str, files)], {}, f"twine check of {names}")
+    where = files[0].parent  # run there: messages name the files, not a temporary path
+    args = ["check", "--strict", *(str(p.relative_to(where)) for p in files)]
+    return _twine(args, {}, f"twine check of {names}", cwd=where)

@@ -1,0 +1,118 @@
+"""``unrelease forward`` on a local git repository: the real CLI, real build and twine, real
+pypiserver and devpi, and pip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import Run, invoke
+from tests.forward_projects import KINDS, git, make_project, publish
+from tests.servers import DevpiServer, PypiserverServer, Target
+from tests.test_complete import on_index
+
+
+@pytest.fixture(autouse=True)
+def _cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
+def run_forward(target: Target, name: str, repo: Path, *extra: str) -> Run:
+    args = ["forward", name, "1.1.0", "--repo", str(repo), "--index", target.url]
+    args += ["--no-build-isolation", "--yes", "--json"]
+    env = {"UNRELEASE_INDEX_USERNAME": target.username, "UNRELEASE_INDEX_PASSWORD": target.password}
+    return invoke([*args, *extra], env=env)
+
+
+def published(target: Target, kind: str, name: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    if kind.startswith("setuptools"):
+        pytest.importorskip("wheel")  # setuptools < 70 builds wheels with it (--no-isolation)
+    if kind == "setuptools-scm":
+        pytest.importorskip("setuptools_scm")
+    repo = tmp_path / "repo"
+    shas = make_project(repo, kind, name)
+    publish(repo, shas, target, tmp_path / "work")
+    return repo, shas
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_each_version_source(
+    pypiserver_server: PypiserverServer, package_name: str, tmp_path: Path, kind: str
+) -> None:
+    repo, shas = published(pypiserver_server, kind, package_name, tmp_path)
+    run = run_forward(pypiserver_server, package_name, repo)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    data = run.json
+    assert data["new_version"] == "1.1.1"
+    assert data["from"] == "v1.0.0"
+    assert data["from_sha"] == shas["1.0.0"]
+    branch = "unrelease/forward-1.1.1"
+    commit = git(repo, "rev-parse", f"refs/heads/{branch}")
+    assert git(repo, "rev-parse", f"{commit}^") == shas["1.0.0"]
+    changed = git(repo, "diff", "--name-only", shas["1.0.0"], commit).splitlines()
+    expected = {
+        "static": ["pyproject.toml"],
+        "hatch-path": [f"src/{package_name.replace('-', '_')}/__about__.py"],
+        "setuptools-attr": [f"src/{package_name.replace('-', '_')}/__init__.py"],
+        "setuptools-scm": [],
+    }[kind]
+    assert changed == expected
+    assert git(repo, "cat-file", "-t", "v1.1.1") == "tag"  # annotated
+    assert git(repo, "rev-parse", "v1.1.1^{commit}") == commit
+    assert git(repo, "rev-parse", "main") == shas["1.1.0"]  # nothing on the default branch
+    held = on_index(pypiserver_server, package_name)
+    assert {n for n in held if "1.1.1" in n} == set(data["built"]) == set(data["uploaded"])
+    assert all(held[n] == d for n, d in data["built"].items())
+
+    again = run_forward(pypiserver_server, package_name, repo, "--as", "1.1.1")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.statuses["commit"] == "already-done"
+    assert again.statuses["tag"] == "already-done"
+    assert again.statuses["upload"] == "already-done"
+    assert again.json["uploaded"] == []
+    assert git(repo, "rev-parse", f"refs/heads/{branch}") == commit
+
+
+def test_stage_failing_guard_publishes_nothing(
+    pypiserver_server: PypiserverServer,
+    devpi_server: DevpiServer,
+    package_name: str,
+    tmp_path: Path,
+) -> None:
+    repo, shas = published(pypiserver_server, "static", package_name, tmp_path)
+    publish(repo, {"1.0.0": shas["1.0.0"]}, devpi_server.dev, tmp_path / "stage-work")
+    stage = ["--stage-index", devpi_server.dev.url, "--smoke", "python -c 'raise SystemExit(3)'"]
+    env = {"UNRELEASE_INDEX_USERNAME": devpi_server.username}
+    env["UNRELEASE_INDEX_PASSWORD"] = devpi_server.password
+    args = ["forward", package_name, "1.1.0", "--repo", str(repo), "--index", devpi_server.dev.url]
+    run = invoke([*args, "--no-build-isolation", "--yes", "--json", *stage], env=env)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.statuses["stage"] == "done"
+    assert run.statuses["guard"] == "failed"
+    assert run.statuses["upload"] == "skipped"
+    assert "verdict on the stage index is fail" in run.stdout
+    assert not any("1.1.1" in n for n in on_index(pypiserver_server, package_name))
+
+
+def test_pip_upgrade_moves_off_the_bad_version(
+    pypiserver_server: PypiserverServer, package_name: str, tmp_path: Path
+) -> None:
+    repo, _ = published(pypiserver_server, "static", package_name, tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    pip = [sys.executable, "-m", "pip", "--python", py, "install", "-q", "--no-deps"]
+    pip += ["--index-url", pypiserver_server.url + "simple/"]
+    subprocess.run([*pip, f"{package_name}==1.1.0"], check=True)
+    run = run_forward(pypiserver_server, package_name, repo)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    subprocess.run([*pip, "-U", package_name], check=True)
+    module = package_name.replace("-", "_")
+    code = f"import importlib.metadata as m, {module} as p; print(m.version('{package_name}'), p.answer())"
+    out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1.1.1", "42"]
