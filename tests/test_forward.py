@@ -22,11 +22,14 @@ def _cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(work)
 
 
-def run_forward(target: Target, name: str, repo: Path, *extra: str) -> Run:
+def run_forward(
+    target: Target, name: str, repo: Path, *extra: str, env: dict[str, str] | None = None
+) -> Run:
     args = ["forward", name, "1.1.0", "--repo", str(repo), "--index", target.url]
     args += ["--no-build-isolation", "--yes", "--json"]
-    env = {"UNRELEASE_INDEX_USERNAME": target.username, "UNRELEASE_INDEX_PASSWORD": target.password}
-    return invoke([*args, *extra], env=env)
+    full = {"UNRELEASE_INDEX_USERNAME": target.username}
+    full["UNRELEASE_INDEX_PASSWORD"] = target.password
+    return invoke([*args, *extra], env={**full, **(env or {})})
 
 
 def published(target: Target, kind: str, name: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -86,17 +89,23 @@ def test_stage_failing_guard_publishes_nothing(
 ) -> None:
     repo, shas = published(pypiserver_server, "static", package_name, tmp_path)
     publish(repo, {"1.0.0": shas["1.0.0"]}, devpi_server.dev, tmp_path / "stage-work")
-    stage = ["--stage-index", devpi_server.dev.url, "--smoke", "python -c 'raise SystemExit(3)'"]
-    env = {"UNRELEASE_INDEX_USERNAME": devpi_server.username}
-    env["UNRELEASE_INDEX_PASSWORD"] = devpi_server.password
-    args = ["forward", package_name, "1.1.0", "--repo", str(repo), "--index", devpi_server.dev.url]
-    run = invoke([*args, "--no-build-isolation", "--yes", "--json", *stage], env=env)
+    new_fails = (
+        f'python -c "import importlib.metadata as m, sys; '
+        f"sys.exit(m.version('{package_name}') == '1.1.1')\""
+    )
+    stage = ["--stage-index", devpi_server.dev.url, "--smoke", new_fails]
+    env = {
+        "UNRELEASE_STAGE_INDEX_USERNAME": devpi_server.username,
+        "UNRELEASE_STAGE_INDEX_PASSWORD": devpi_server.password,
+    }
+    run = run_forward(pypiserver_server, package_name, repo, *stage, env=env)
     assert run.exit_code == 1, run.stdout + run.stderr
     assert run.statuses["stage"] == "done"
     assert run.statuses["guard"] == "failed"
     assert run.statuses["upload"] == "skipped"
     assert "verdict on the stage index is fail" in run.stdout
     assert not any("1.1.1" in n for n in on_index(pypiserver_server, package_name))
+    assert any("1.1.1" in n for n in on_index(devpi_server.dev, package_name))
 
 
 def test_pip_upgrade_moves_off_the_bad_version(
@@ -113,6 +122,7 @@ def test_pip_upgrade_moves_off_the_bad_version(
     assert run.exit_code == 0, run.stdout + run.stderr
     subprocess.run([*pip, "-U", package_name], check=True)
     module = package_name.replace("-", "_")
-    code = f"import importlib.metadata as m, {module} as p; print(m.version('{package_name}'), p.answer())"
+    code = f"import importlib.metadata as m, {module} as p; "
+    code += f"print(m.version('{package_name}'), p.answer())"
     out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["1.1.1", "42"]

@@ -178,6 +178,7 @@ def forward(package: str, bad: str, **kw: Any) -> None:
         tag_format=kw["tag_format"],
         auth=index_auth(),
         stage=stage,
+        stage_auth=_stage_auth() if stage else None,
         smoke=list(kw["smoke"]),
         isolated=not kw["no_build_isolation"],
         notify=notify,
@@ -197,3 +198,23 @@ def forward(package: str, bad: str, **kw: Any) -> None:
         lines += [f"  [{s.status}] {s.name}: {s.detail or s.action}" for s in outcome.steps]
         echo("\n".join(lines))
     sys.exit(outcome.exit_code)
+
+
+def _stage_auth() -> tuple[str, str] | None:
+    """The stage index's credentials: UNRELEASE_STAGE_INDEX_USERNAME/PASSWORD, else the
+    index's."""
+    import os
+
+    from unrelease.config import index_auth
+    from unrelease.errors import BadInput
+
+    user = os.environ.get("UNRELEASE_STAGE_INDEX_USERNAME")
+    password = os.environ.get("UNRELEASE_STAGE_INDEX_PASSWORD")
+    if user and password:
+        from unrelease import secrets
+
+        secrets.register(password)
+        return (user, password)
+    if user or password:
+        raise BadInput("set both UNRELEASE_STAGE_INDEX_USERNAME and _PASSWORD, or neither")
+    return index_auth()

@@ -35,6 +35,7 @@ class ForwardRequest:
     tag_format: str = "v{version}"
     auth: tuple[str, str] | None = None
     stage: Callable[[], Index] | None = None  # opens the stage index, when there is one
+    stage_auth: tuple[str, str] | None = None
     smoke: list[str] = field(default_factory=list)
     isolated: bool = True
     notify: Callable[[str], None] = lambda text: None
@@ -155,12 +156,12 @@ class _Work:
         held = index_files(index, self.req.package, self.req.new_version)
         return {name: index_sha256(index, f) for name, f in held.items()}
 
-    def upload_to(self, index: Index) -> list[str]:
+    def upload_to(self, index: Index, auth: tuple[str, str] | None) -> list[str]:
         held = self._on(index)
         missing = [p for p in self.files if p.name not in held]
         if missing:
             skip = index.kind == "warehouse"
-            twine_upload(missing, upload_url(index), self.req.auth, skip_existing=skip)
+            twine_upload(missing, upload_url(index), auth, skip_existing=skip)
         return [p.name for p in missing]
 
     def upload_seen(self) -> str | None:
@@ -170,7 +171,7 @@ class _Work:
         return None
 
     def upload(self) -> str:
-        self.out.uploaded = self.upload_to(self.index)
+        self.out.uploaded = self.upload_to(self.index, self.req.auth)
         return f"uploaded {', '.join(self.out.uploaded)}"
 
     def upload_check(self) -> None:
@@ -181,7 +182,8 @@ class _Work:
 
     def stage(self) -> str:
         assert self.req.stage is not None
-        return f"staged {', '.join(self.upload_to(self.req.stage())) or 'nothing new'}"
+        staged = self.upload_to(self.req.stage(), self.req.stage_auth)
+        return f"staged {', '.join(staged) or 'nothing new'}"
 
     def guard(self) -> str:
         from unrelease.guard import GuardRequest
@@ -193,7 +195,7 @@ class _Work:
             version=self.req.new_version,
             smoke=list(self.req.smoke),
             wait=60,
-            auth=self.req.auth,
+            auth=self.req.stage_auth,
         )
         result = run_guard(request, self.req.stage)
         if result.verdict != "pass":
