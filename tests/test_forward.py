@@ -126,3 +126,55 @@ def test_pip_upgrade_moves_off_the_bad_version(
     code += f"print(m.version('{package_name}'), p.answer())"
     out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["1.1.1", "42"]
+
+
+@pytest.mark.parametrize("step", ["commit", "tag", "build", "upload"])
+def test_rerun_after_a_failure_at_each_step(
+    pypiserver_server: PypiserverServer,
+    package_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+) -> None:
+    """The step's write happens (not the build: it writes nothing), then it fails for good;
+    the rerun finishes with no second commit, tag or upload."""
+    from unrelease.errors import AuthError
+    from unrelease.forges.local import LocalForge
+    from unrelease.forward import gitrepo, steps
+
+    owner, name = {
+        "commit": (gitrepo, "make_commit"),
+        "tag": (LocalForge, "create_tag"),
+        "build": (steps, "build"),
+        "upload": (steps, "twine_upload"),
+    }[step]
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    def once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            if step != "build":
+                real(*args, **kwargs)
+            raise AuthError(f"injected failure after {step}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, once)
+    repo, shas = published(pypiserver_server, "static", package_name, tmp_path)
+    first = run_forward(pypiserver_server, package_name, repo)
+    assert first.exit_code in (1, 2), first.stdout + first.stderr
+    assert first.statuses[step] == "failed"
+
+    again = run_forward(pypiserver_server, package_name, repo, "--as", "1.1.1")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    order = ["commit", "tag", "build", "upload"]
+    for name_ in order[: order.index(step)]:
+        assert again.statuses[name_] in ("already-done", "done")
+    if step != "build":
+        assert again.statuses[step] == "already-done"
+    assert len(calls) == (2 if step == "build" else 1)  # no second commit, tag or upload
+    commit = git(repo, "rev-parse", "refs/heads/unrelease/forward-1.1.1")
+    assert git(repo, "rev-list", "--count", f"{shas['1.0.0']}..{commit}") == "1"
+    assert git(repo, "rev-parse", "v1.1.1^{commit}") == commit
+    held = on_index(pypiserver_server, package_name)
+    assert {n for n in held if "1.1.1" in n} == set(again.json["built"])
