@@ -13,6 +13,9 @@ from tests.cli_helpers import Run, invoke
 from tests.forward_projects import KINDS, git, make_project, publish
 from tests.servers import DevpiServer, PypiserverServer, Target
 from tests.test_complete import on_index
+from unrelease.forges.local import LocalForge
+from unrelease.model import Record
+from unrelease.texts import record_block
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +82,11 @@ def test_forward_each_version_source(
     assert again.statuses["upload"] == "already-done"
     assert again.json["uploaded"] == []
     assert git(repo, "rev-parse", f"refs/heads/{branch}") == commit
+    assert again.statuses["release"] == "already-done"
+    forge = LocalForge(repo)
+    latest = forge.latest_release()
+    assert latest is not None and latest.tag == "v1.1.1"
+    assert [n.tag for n in forge.list_releases()] == ["v1.1.1"]
 
 
 def test_stage_failing_guard_publishes_nothing(
@@ -178,3 +186,39 @@ def test_rerun_after_a_failure_at_each_step(
     assert git(repo, "rev-parse", "v1.1.1^{commit}") == commit
     held = on_index(pypiserver_server, package_name)
     assert {n for n in held if "1.1.1" in n} == set(again.json["built"])
+
+
+def test_from_the_incident_record_and_section_written_once(
+    pypiserver_server: PypiserverServer, package_name: str, tmp_path: Path
+) -> None:
+    repo, shas = published(pypiserver_server, "static", package_name, tmp_path)
+    git(repo, "tag", "-a", "good-one", shas["1.0.0"], "-m", "the target")
+    forge = LocalForge(repo)
+    record = Record(
+        id="r1",
+        package=package_name,
+        version="1.1.0",
+        to="1.0.0",
+        mode="delete",
+        reason="broken",
+        index=pypiserver_server.url,
+        severity="critical",
+        who="tester",
+        when="2026-01-01T00:00:00Z",
+        withdrawn=["1.1.0", "1.2.0"],
+        to_tag="good-one",
+    )
+    issue = forge.create_issue("incident", "Incident\n\n" + record_block(record), ["release"])
+
+    run = run_forward(pypiserver_server, package_name, repo)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.json["from"] == "good-one"
+    assert run.json["new_version"] == "1.2.1"  # above the recorded 1.2.0, never on this index
+    assert run.json["issue"]["number"] == issue.number
+    again = run_forward(pypiserver_server, package_name, repo, "--as", "1.2.1")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.statuses["incident"] == "already-done"
+    comments = forge.issue_comments(issue.number)
+    assert len(comments) == 1
+    assert "1.2.1 contains good-one's code" in comments[0]
+    assert f"pip install -U {package_name}" in comments[0]

@@ -181,6 +181,7 @@ def forward(package: str, bad: str, **kw: Any) -> None:
         stage_auth=_stage_auth() if stage else None,
         smoke=list(kw["smoke"]),
         isolated=not kw["no_build_isolation"],
+        label=kw["label"],
         notify=notify,
     )
     if not kw["dry_run"] and not kw["yes"]:

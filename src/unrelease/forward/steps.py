@@ -21,7 +21,7 @@ from unrelease.forward.complete import index_files, index_sha256
 from unrelease.forward.publish import twine_check, twine_upload, upload_url
 from unrelease.forward.version_source import VersionSource, changes, detect
 from unrelease.indexes.base import Index
-from unrelease.model import Step
+from unrelease.model import IssueInfo, Step
 from unrelease.runner import FnTask, Runner, Task, exit_code_of
 
 
@@ -38,6 +38,7 @@ class ForwardRequest:
     stage_auth: tuple[str, str] | None = None
     smoke: list[str] = field(default_factory=list)
     isolated: bool = True
+    label: str = "release"  # the incident issue's label
     notify: Callable[[str], None] = lambda text: None
 
 
@@ -57,6 +58,7 @@ class ForwardOutcome:
     steps: list[Step] = field(default_factory=list)
     exit_code: int = 0
     dry_run: bool = False
+    issue: IssueInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,6 +77,8 @@ class ForwardOutcome:
         }
         if self.dry_run:
             out["dry_run"] = True
+        if self.issue is not None:
+            out["issue"] = {"number": self.issue.number, "url": self.issue.url}
         return out
 
 
@@ -228,7 +232,17 @@ def tasks_of(w: _Work) -> list[Task]:
         verify=w.upload_check,
         needs=[before],
     )
-    return [*tasks, upload]
+    tasks.append(upload)
+    from unrelease.forward import tell
+
+    req = w.req
+    text = tell.section(req.package, req.bad, req.new_version, req.from_ref)
+    tasks.append(tell.release_task(w.forge, w.out.tag, req.new_version, text, [upload]))
+    issue = tell.incident_of(w.forge, req.package, req.bad, req.label, req.notify)
+    if issue is not None:
+        tasks.append(tell.incident_task(w.forge, issue, text, [upload]))
+        w.out.issue = issue
+    return tasks
 
 
 def forward(
