@@ -75,8 +75,9 @@ def test_forward_each_version_source(
     assert {n for n in held if "1.1.1" in n} == set(data["built"]) == set(data["uploaded"])
     assert all(held[n] == d for n, d in data["built"].items())
 
-    again = run_forward(pypiserver_server, package_name, repo, "--as", "1.1.1")
+    again = run_forward(pypiserver_server, package_name, repo)  # resumes 1.1.1, not 1.1.2
     assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.json["new_version"] == "1.1.1"
     assert again.statuses["commit"] == "already-done"
     assert again.statuses["tag"] == "already-done"
     assert again.statuses["upload"] == "already-done"
@@ -215,10 +216,32 @@ def test_from_the_incident_record_and_section_written_once(
     assert run.json["from"] == "good-one"
     assert run.json["new_version"] == "1.2.1"  # above the recorded 1.2.0, never on this index
     assert run.json["issue"]["number"] == issue.number
-    again = run_forward(pypiserver_server, package_name, repo, "--as", "1.2.1")
+    again = run_forward(pypiserver_server, package_name, repo)
     assert again.exit_code == 0, again.stdout + again.stderr
     assert again.statuses["incident"] == "already-done"
     comments = forge.issue_comments(issue.number)
     assert len(comments) == 1
     assert "1.2.1 contains good-one's code" in comments[0]
     assert f"pip install -U {package_name}" in comments[0]
+
+
+def test_refusals_change_nothing(
+    pypiserver_server: PypiserverServer, package_name: str, tmp_path: Path
+) -> None:
+    repo, _shas = published(pypiserver_server, "static", package_name, tmp_path)
+    args = ["forward", package_name, "1.0.0", "--repo", str(repo), "--index"]
+    args += [pypiserver_server.url, "--as", "1.1.0", "--from", "v1.0.0", "--yes"]
+    reused = invoke(args)
+    assert reused.exit_code == 2
+    assert "1.1.0 is already on the index" in reused.stderr
+    (repo / "pyproject.toml").write_text('[project]\nname = "x"\ndynamic = ["version"]\n')
+    git(repo, "commit", "-qam", "pdm-ish")
+    other = run_forward(pypiserver_server, package_name, repo, "--from", "main")
+    assert other.exit_code == 2
+    assert "a dynamic version, with 'no build backend named'" in other.stdout
+    dry = run_forward(pypiserver_server, package_name, repo, "--dry-run")
+    assert dry.exit_code == 0, dry.stdout + dry.stderr
+    assert dry.json["dry_run"] is True
+    assert set(dry.statuses.values()) == {"planned"}
+    assert "unrelease/forward-1.1.1" not in git(repo, "branch", "--list")
+    assert git(repo, "tag", "--list", "v1.1.1") == ""

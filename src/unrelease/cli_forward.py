@@ -163,7 +163,10 @@ def forward(package: str, bad: str, **kw: Any) -> None:
     forge = open_forge(kw["repo"], "https://api.github.com", None)
     index = open_index(kw["index"], kw["index_kind"])
     records = records_of(forge, package, kw["label"])
-    new = kw["as_version"] or next_version(index, records, package, bad)
+    repo = Path(kw["repo"].removeprefix("file://")).expanduser()
+    source = kw["from_ref"] or from_ref(index, records, package, bad, kw["tag_format"])
+    new = kw["as_version"] or _resumed(repo, source, bad)
+    new = new or next_version(index, records, package, bad)
     notify = lambda text: echo(text, err=True)  # noqa: E731
     stage = None
     if kw["stage_index"]:
@@ -173,8 +176,8 @@ def forward(package: str, bad: str, **kw: Any) -> None:
         package=package,
         bad=bad,
         new_version=new,
-        from_ref=kw["from_ref"] or from_ref(index, records, package, bad, kw["tag_format"]),
-        repo=Path(kw["repo"].removeprefix("file://")).expanduser(),
+        from_ref=source,
+        repo=repo,
         tag_format=kw["tag_format"],
         auth=index_auth(),
         stage=stage,
@@ -219,3 +222,21 @@ def _stage_auth() -> tuple[str, str] | None:
     if user or password:
         raise BadInput("set both UNRELEASE_STAGE_INDEX_USERNAME and _PASSWORD, or neither")
     return index_auth()
+
+
+def _resumed(repo: Path, source: str, bad: str) -> str | None:
+    """The version an earlier forward of SOURCE's commit above BAD chose (its branch is
+    there): a rerun without --as resumes it instead of shipping yet another version."""
+    from packaging.version import InvalidVersion, Version
+
+    from unrelease.forward.gitrepo import commit_of, forward_branches
+
+    sha = commit_of(repo, source)
+    found = []
+    for version, parent in forward_branches(repo).items():
+        try:
+            if parent == sha and Version(version) > Version(bad):
+                found.append(Version(version))
+        except InvalidVersion:
+            continue
+    return str(max(found)) if found else None

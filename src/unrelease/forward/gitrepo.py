@@ -106,3 +106,15 @@ def commit_parts(repo: Path, sha: str) -> tuple[str, list[str]]:
     line = git(repo, "show", "-s", "--format=%T %P", sha)
     tree, *parents = line.split()
     return tree, parents
+
+
+def forward_branches(repo: Path) -> dict[str, str]:
+    """The ``unrelease/forward-{version}`` branches: version → the parent of their commit."""
+    out = {}
+    lines = git(repo, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads/")
+    for line in lines.splitlines():
+        name, _, sha = line.partition(" ")
+        if name.startswith("unrelease/forward-"):
+            parents = commit_parts(repo, sha)[1]
+            out[name.removeprefix("unrelease/forward-")] = parents[0] if parents else ""
+    return out

@@ -99,6 +99,12 @@ class _Work:
         src = gitrepo.export(repo, self.out.from_sha, self.tmp / "from")
         self.out.source = detect(src)
         self.changed = changes(src, self.out.source, self.req.new_version)
+        ours = gitrepo.ref_sha(repo, f"refs/heads/{self.out.branch}") is not None
+        if not ours and index_files(self.index, self.req.package, self.req.new_version):
+            raise Refused(
+                f"{self.req.package} {self.req.new_version} is already on the index and no "
+                f"earlier forward made it: pick another --as"
+            )
 
     # --- commit --------------------------------------------------------------------------
     def commit_seen(self) -> str | None:

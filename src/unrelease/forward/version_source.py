@@ -69,8 +69,8 @@ def detect(root: Path) -> VersionSource:
         return VersionSource("file", f"setuptools file {path}", path)
     if backend.startswith("flit_core"):
         return VersionSource("file", "flit __version__", _flit_path(root, data))
-    found = hatch or setup or backend or "nothing"
-    raise Refused(f"a dynamic version set by {found!r}: forward cannot change it")
+    found = hatch or setup or backend or "no build backend named"
+    raise Refused(f"a dynamic version, with {found!r}: forward cannot change it")
 
 
 def _module_file(root: Path, dotted: str) -> str:
