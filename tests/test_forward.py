@@ -245,3 +245,16 @@ def test_refusals_change_nothing(
     assert set(dry.statuses.values()) == {"planned"}
     assert "unrelease/forward-1.1.1" not in git(repo, "branch", "--list")
     assert git(repo, "tag", "--list", "v1.1.1") == ""
+
+
+def test_forward_on_devpi(devpi_server: DevpiServer, package_name: str, tmp_path: Path) -> None:
+    repo, shas = published(devpi_server.dev, "hatch-path", package_name, tmp_path)
+    run = run_forward(devpi_server.dev, package_name, repo)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.json["new_version"] == "1.1.1"
+    held = on_index(devpi_server.dev, package_name)
+    assert all(held[n] == d for n, d in run.json["built"].items())
+    again = run_forward(devpi_server.dev, package_name, repo)
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.json["uploaded"] == []
+    assert git(repo, "rev-parse", "v1.1.1^{commit}^") == shas["1.0.0"]
