@@ -502,3 +502,5 @@ from unrelease import cli_pypi as _cli_pypi  # noqa: E402, F401
 
 main.add_command(__import__("unrelease.cli_watch", fromlist=["checkpoint"]).checkpoint)
 main.add_command(__import__("unrelease.cli_watch", fromlist=["watch"]).watch)
+main.add_command(__import__("unrelease.cli_forward", fromlist=["complete"]).complete)
+main.add_command(__import__("unrelease.cli_forward", fromlist=["forward"]).forward)

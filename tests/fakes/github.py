@@ -44,6 +44,8 @@ from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from tests.fakes.github_actions import FakeActions
+    from tests.fakes.github_artifacts import FakeArtifacts
+    from tests.fakes.github_gitdata import FakeGitData
 
 DOCS = "https://docs.github.com/rest"
 API_PREFIX = "/api/v3"
@@ -203,6 +205,8 @@ class FakeGitHub:
         self._releases: dict[int, dict[str, Any]] = {}
         self._latest_id: int | None = None
         self.actions: FakeActions  # set by _install_routes
+        self.artifacts: FakeArtifacts  # set by _install_routes
+        self.gitdata: FakeGitData  # set by _install_routes
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._install_routes()
         self.add_commit("initial commit")
@@ -710,6 +714,7 @@ class FakeGitHub:
     def _git_commit_json(self, sha: str) -> dict[str, Any]:
         c = self._commits[sha]
         person = {"name": self.login, "email": f"{self.login}@users.noreply", "date": c["date"]}
+        tree = c.get("tree", "0" * 40)  # trees made through POST /git/trees (github_gitdata.py)
         return {
             "sha": sha,
             "node_id": f"C_{sha[:16]}",
@@ -718,7 +723,7 @@ class FakeGitHub:
             "message": c["message"],
             "author": person,
             "committer": person,
-            "tree": {"sha": "0" * 40, "url": f"{self.repo_api}/git/trees/{'0' * 40}"},
+            "tree": {"sha": tree, "url": f"{self.repo_api}/git/trees/{tree}"},
             "parents": [
                 {"sha": p, "url": f"{self.repo_api}/git/commits/{p}"}
                 for p in ([c["parent"]] if c["parent"] else [])
@@ -1018,6 +1023,7 @@ class FakeGitHub:
         add("POST", r"/releases", self._create_release)
         add("PATCH", r"/releases/(?P<id>\d+)", self._edit_release)
         add("DELETE", r"/releases/(?P<id>\d+)", self._delete_release)
+        __import__("tests.fakes.github_gitdata", fromlist=["x"]).install_gitdata_routes(self, add)
         # Actions: workflows, runs, jobs, logs via 302 (tests/fakes/github_actions.py).
         from tests.fakes.github_actions import install_actions_routes
 

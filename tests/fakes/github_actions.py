@@ -610,3 +610,6 @@ def install_actions_routes(fake: FakeGitHub, add: Callable[[str, str, Any], None
     add("GET", rf"{a}/runs/(?P<id>\d+)(?:/attempts/(?P<n>\d+))?/logs", actions.run_logs)
     add("GET", rf"{a}/jobs/(?P<id>\d+)", actions.get_job)
     add("GET", rf"{a}/jobs/(?P<id>\d+)/logs", actions.job_logs)
+    from tests.fakes.github_artifacts import install_artifacts_routes
+
+    install_artifacts_routes(fake, add)
