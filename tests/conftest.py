@@ -47,8 +47,8 @@ NOT_YET_UPDATED = {
     "tests/test_rollback_github.py::test_crash_after_index_resumes_from_record",
     "tests/test_rollback_github.py::test_missing_target_tag_fails_that_step_only",
     "tests/test_rollback_github.py::test_incremental_to_withdraws_each_newer_version",
-    "tests/test_rollback_github.py::test_bad_input_exit_2_nothing_changed[args4-not a valid template]",
-    "tests/test_rollback_github.py::test_refusals_exit_2_nothing_changed[bad-repo-not a valid repository]",
+    "tests/test_rollback_github.py::test_bad_input_exit_2_nothing_changed[args4-not a valid template]",  # noqa: E501
+    "tests/test_rollback_github.py::test_refusals_exit_2_nothing_changed[bad-repo-not a valid repository]",  # noqa: E501
     "tests/test_guard_units.py::test_report_text_and_markdown_escape",
     "tests/test_versions.py::test_to_withdraw_leaves_prereleases_and_yanked_between_alone",
     "tests/test_warehouse.py::test_quarantined_project_is_refused_at_plan_time",
