@@ -286,9 +286,13 @@ def build_tasks(e: Engine, plan: Plan) -> list[Task]:
         withdraws.append(w)
     tag = TagStep(e, plan)
     note = NoteStep(e, plan, tag)
-    forge_tasks: list[Task] = [tag, note, latest_task(e, plan)]
+    latest = latest_task(e, plan)
+    forge_tasks: list[Task] = [tag, note, latest]
     if o.mark_release:
-        forge_tasks.append(mark_task(e, plan))
+        mark = mark_task(e, plan)
+        # Both edit releases: one after the other, so neither writes back a stale copy.
+        latest.needs = (*latest.needs, mark)
+        forge_tasks.append(mark)
     for t in forge_tasks:
         t.needs = (*t.needs, issue)
         if plan.never_published:
