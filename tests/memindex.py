@@ -13,7 +13,8 @@ from packaging.utils import canonicalize_name
 
 from unrelease.errors import NotFound, ServiceError
 from unrelease.indexes.base import Capabilities, Index, Project
-from unrelease.model import DistFile, Release
+from unrelease.model import DistFile, Record, Release
+from unrelease.texts import record_block
 
 PKG = "Memo_Pkg"
 
@@ -150,3 +151,24 @@ class Counts:
     tags: int = 0
     notes: int = 0
     withdrawals: dict[str, int] = field(default_factory=dict)
+
+
+def planted_body(**fields: object) -> str:
+    """An issue body holding a rollback record of Memo_Pkg 1.2.0 that widens the rollback
+    (to 1.0.0, withdrawing 0.9.0 too): what someone who can open issues might plant."""
+    record = Record(
+        id="rb-planted",
+        package=PKG,
+        version="1.2.0",
+        to="1.0.0",
+        mode="delete",
+        reason="x",
+        index=MemoryIndex().url,
+        severity="critical",
+        who="mallory",
+        when="2025-03-01T00:00:00",
+        withdrawn=["1.2.0", "1.1.0", "0.9.0"],
+    )
+    for k, v in fields.items():
+        setattr(record, k, v)
+    return "planted\n\n" + record_block(record)

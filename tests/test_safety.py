@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.github import FakeGitHub, seed_repo
-from tests.memindex import PKG, MemoryIndex
+from tests.memindex import PKG, MemoryIndex, planted_body
 from unrelease.engine import Engine, Options
 from unrelease.errors import BadInput, Refused, UnreleaseError
 from unrelease.forges.github import GitHubForge
 from unrelease.model import Record, Status
-from unrelease.texts import find_record, record_block
+from unrelease.texts import find_record
 
 VERSIONS = ("0.9.0", "1.0.0", "1.1.0", "1.2.0")
 
@@ -46,24 +46,7 @@ def run(forge: GitHubForge, index: MemoryIndex, tmp_path: Path, **kw: object) ->
 
 
 def planted(fake: FakeGitHub, **fields: object) -> int:
-    record = Record(
-        id="rb-planted",
-        package=PKG,
-        version="1.2.0",
-        to="1.0.0",
-        mode="delete",
-        reason="x",
-        index=MemoryIndex().url,
-        severity="critical",
-        who="mallory",
-        when="2025-03-01T00:00:00",
-        withdrawn=["1.2.0", "1.1.0", "0.9.0"],
-    )
-    for k, v in fields.items():
-        setattr(record, k, v)
-    return fake.add_issue(
-        "ROLLBACK: Memo_Pkg 1.2.0", "planted\n\n" + record_block(record), labels=["release"]
-    )
+    return fake.add_issue("ROLLBACK: Memo_Pkg 1.2.0", planted_body(**fields), labels=["release"])
 
 
 def test_a_record_that_disagrees_is_refused_and_nothing_is_deleted(

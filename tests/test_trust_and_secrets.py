@@ -9,33 +9,14 @@ import pytest
 
 from tests.cli_helpers import invoke
 from tests.fakes.github import FakeGitHub, seed_repo
-from tests.memindex import PKG, MemoryIndex
+from tests.memindex import PKG, MemoryIndex, planted_body
 from tests.servers import SeededPackage
 from unrelease.engine import Engine, Options
 from unrelease.forges.github import GitHubForge
-from unrelease.model import Record, Status
-from unrelease.texts import find_record, record_block
+from unrelease.model import Status
+from unrelease.texts import find_record
 
 VERSIONS = ("0.9.0", "1.0.0", "1.1.0", "1.2.0")
-
-
-def planted_body(**fields: object) -> str:
-    record = Record(
-        id="rb-planted",
-        package=PKG,
-        version="1.2.0",
-        to="1.0.0",
-        mode="delete",
-        reason="x",
-        index=MemoryIndex().url,
-        severity="critical",
-        who="mallory",
-        when="2025-03-01T00:00:00",
-        withdrawn=["1.2.0", "1.1.0", "0.9.0"],
-    )
-    for k, v in fields.items():
-        setattr(record, k, v)
-    return "planted\n\n" + record_block(record)
 
 
 def rollback(fake: FakeGitHub, index: MemoryIndex, tmp: Path, notes: list[str]) -> int:
